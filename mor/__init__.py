@@ -1,0 +1,60 @@
+"""mor: model-order reduction of (deep) diagonal state-space layers.
+
+The MOR core: modal systems, per-unit scores (AIRE energy, LAST H∞, magnitude),
+layer-adaptive selection into a :class:`KeepPlan`, modal and balanced truncation,
+and exact H2 / H∞ norms and Hankel singular values.  numpy, scipy, python-control and
+slycot only: importing ``mor`` never imports JAX.
+"""
+
+from mor import scores
+from mor.benchmarks import BENCHMARKS, load_benchmark
+from mor.exceptions import (
+    EmptySystemError,
+    IllConditionedEigenbasisError,
+    IllConditionedEigenbasisWarning,
+    MORError,
+    NonFiniteError,
+    NormComputationError,
+    PairingError,
+    PlanMismatchError,
+    RatioError,
+    StateDimensionError,
+    UnknownMethodError,
+    UnstableSystemError,
+)
+from mor.norms import h2_norm, hankel_singular_values, hinf_norm
+from mor.plan import KeepPlan
+from mor.selection import METHODS, kept_count, prune
+from mor.systems import ModalSystem
+from mor.truncation import balanced_singular_perturbation, balanced_truncation, modal_truncation
+
+__all__ = [
+    "BENCHMARKS",
+    "METHODS",
+    "EmptySystemError",
+    "IllConditionedEigenbasisError",
+    "IllConditionedEigenbasisWarning",
+    "KeepPlan",
+    "MORError",
+    "ModalSystem",
+    "NonFiniteError",
+    "NormComputationError",
+    "PairingError",
+    "PlanMismatchError",
+    "RatioError",
+    "StateDimensionError",
+    "UnknownMethodError",
+    "UnstableSystemError",
+    "balanced_singular_perturbation",
+    "balanced_truncation",
+    "h2_norm",
+    "hankel_singular_values",
+    "hinf_norm",
+    "kept_count",
+    "load_benchmark",
+    "modal_truncation",
+    "prune",
+    "scores",
+]
+
+__version__ = "0.1.0"

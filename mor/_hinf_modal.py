@@ -27,7 +27,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+import scipy.linalg
+from scipy.optimize import brentq, minimize_scalar
 
 from mor.exceptions import NormComputationError
 from mor.systems import ModalSystem, real_block_form
@@ -93,8 +94,12 @@ class _Evaluator:
         self.count = 0
 
     def response(self, omega: np.ndarray) -> np.ndarray:
+        """G(jω) for each ω, shape (K, p, m), as one matrix product (BLAS-3)."""
+        n, m = self.B.shape
         w = 1.0 / (1j * omega[:, None] - self.poles[None, :])  # (K, n)
-        return (self.C[None, :, :] * w[:, None, :]) @ self.B + self.D[None]
+        scaled = (w[:, :, None] * self.B[None]).transpose(1, 0, 2).reshape(n, -1)
+        G = (self.C @ scaled).reshape(self.C.shape[0], omega.size, m).transpose(1, 0, 2)
+        return G + self.D[None]
 
     def sigma_max(self, omega) -> np.ndarray:
         omega = np.atleast_1d(np.asarray(omega, dtype=np.float64))
@@ -102,11 +107,37 @@ class _Evaluator:
         out = np.empty(omega.size)
         for start in range(0, omega.size, 32):
             G = self.response(omega[start : start + 32])
-            p, m = G.shape[1:]
-            gram = G.conj().transpose(0, 2, 1) @ G if m <= p else G @ G.conj().transpose(0, 2, 1)
-            top = np.linalg.eigvalsh(gram)[:, -1]
-            out[start : start + 32] = np.sqrt(np.maximum(top, 0.0))
+            out[start : start + 32] = np.sqrt(np.maximum(_top_gram_eigenvalues(G), 0.0))
         return out
+
+    def value_and_slope(self, omega: float) -> tuple[float, float]:
+        """σ_max(G(jω)) and its derivative in ω (for a simple top singular value).
+
+        dσ/dω = Re(uᴴ G'(jω) v) with G'(jω) = −j C diag((jω − λ)⁻²) B.
+        """
+        self.count += 1
+        w = 1.0 / (1j * omega - self.poles)
+        G = (self.C * w[None, :]) @ self.B + self.D
+        p, m = G.shape
+        if m <= p:
+            lam, vecs = scipy.linalg.eigh(G.conj().T @ G, subset_by_index=[m - 1, m - 1])
+            sigma = math.sqrt(max(lam[0], 0.0))
+            v = vecs[:, 0]
+            u = G @ v / sigma if sigma > 0 else np.zeros(p)
+        else:
+            lam, vecs = scipy.linalg.eigh(G @ G.conj().T, subset_by_index=[p - 1, p - 1])
+            sigma = math.sqrt(max(lam[0], 0.0))
+            u = vecs[:, 0]
+            v = G.conj().T @ u / sigma if sigma > 0 else np.zeros(m)
+        dG_v = self.C @ (-1j * w**2 * (self.B @ v))
+        return sigma, float(np.real(np.vdot(u, dG_v)))
+
+
+def _top_gram_eigenvalues(G: np.ndarray) -> np.ndarray:
+    """Largest eigenvalue of Gᴴ G (or G Gᴴ, the smaller) per batch entry: σ_max²."""
+    m, p = G.shape[2], G.shape[1]
+    gram = G.conj().transpose(0, 2, 1) @ G if m <= p else G @ G.conj().transpose(0, 2, 1)
+    return np.linalg.eigvalsh(gram)[:, -1]
 
 
 def _candidate_frequencies(ct: _CTModal) -> np.ndarray:
@@ -121,18 +152,36 @@ def _candidate_frequencies(ct: _CTModal) -> np.ndarray:
 
 
 def _refine(evaluator: _Evaluator, lo: float, hi: float, start: float, value: float):
-    """Local maximisation of σ_max on [lo, hi] by bounded Brent search."""
+    """Local maximisation of σ_max on [lo, hi] around ``start``.
+
+    The root of dσ/dω is bracketed (Brent's method on the slope, superlinear); where the
+    slope does not change sign in the bracket, bounded Brent search on σ itself.
+    """
     if hi <= lo:
         return start, value
+    best = (start, value)
+
+    def slope(w: float) -> float:
+        nonlocal best
+        v, d = evaluator.value_and_slope(w)
+        if v > best[1]:
+            best = (w, v)
+        return d
+
+    s_lo, s_hi = slope(lo), slope(hi)
+    if s_lo > 0 > s_hi:
+        root = brentq(slope, lo, hi, xtol=1e-13 * max(hi, 1e-300), rtol=1e-15, maxiter=60)
+        slope(root)
+        return best
     res = minimize_scalar(
         lambda w: -evaluator.sigma_max(w)[0],
         bounds=(lo, hi),
         method="bounded",
-        options={"xatol": 1e-12 * max(1.0, abs(start)), "maxiter": 60},
+        options={"xatol": 1e-9 * max(hi - lo, 1e-300), "maxiter": 60},
     )
-    if -res.fun > value:
-        return float(res.x), float(-res.fun)
-    return start, value
+    if -res.fun > best[1]:
+        best = (float(res.x), float(-res.fun))
+    return best
 
 
 def _hamiltonian_crossings(
@@ -167,7 +216,7 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
     gamma, peak = float(values[best]), float(candidates[best])
     if d_norm > gamma:
         gamma, peak = d_norm, math.inf
-    for k in np.argsort(-values)[:3]:
+    for k in np.argsort(-values)[:1]:
         lo = candidates[k - 1] if k > 0 else 0.0
         hi = candidates[k + 1] if k + 1 < candidates.size else candidates[k] * 2.0 + 1.0
         w, v = _refine(evaluator, lo, hi, float(candidates[k]), float(values[k]))

@@ -145,7 +145,10 @@ def _cholesky_factor(A: np.ndarray, B: np.ndarray, discrete: bool) -> np.ndarray
     from slycot import sb03od
 
     n, m = B.shape
-    Bpad = np.zeros((n, max(n, m)))
+    if m > n:  # P depends on B Bᵀ only: compress B to an n×n factor (SB03OD wants m ≤ n here)
+        B = scipy.linalg.qr(B.T, mode="r")[0][:n].T
+        m = n
+    Bpad = np.zeros((n, n))
     Bpad[:, :m] = B
     try:
         U, scale, _ = sb03od(

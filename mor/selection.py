@@ -21,7 +21,7 @@ balanced_truncation  Hankel s.v.      the same ratio of states in every layer (a
 
 Ratio p keeps ``K = N − round(p·N)`` of the N units of the stack, and never fewer than one
 unit per layer (so p = 1 keeps one unit per layer, as in both papers).  Exactly K units
-are kept: ties are broken by layer, then by rank within the layer, then by index (the
+are kept: ties are broken by rank within the layer (index order), then by layer (the
 papers' "score ≥ τ" rule keeps extra units on ties).
 """
 
@@ -109,7 +109,7 @@ def _layer_order(values: np.ndarray) -> np.ndarray:
 def _global_top(keys: list[np.ndarray], local: list[np.ndarray], count: int) -> list[np.ndarray]:
     """Keep ``count`` units in all: each layer's best, then the largest keys overall.
 
-    Ties are broken by layer, then by the unit's rank in its layer's local order.
+    Ties are broken by the unit's rank in its layer's local order, then by layer.
     """
     ranks, layers = [], []
     for layer, loc in enumerate(local):
@@ -120,8 +120,8 @@ def _global_top(keys: list[np.ndarray], local: list[np.ndarray], count: int) -> 
         layers.append(np.full(order.size, layer))
     key, rank, layer = np.concatenate(keys), np.concatenate(ranks), np.concatenate(layers)
     index = np.concatenate([np.arange(k.size) for k in keys])
-    # forced (each layer's best) first, then key descending, then layer, then rank
-    chosen = np.lexsort((rank, layer, -key, rank != 0))[:count]
+    # forced (each layer's best) first, then key descending, then rank, then layer
+    chosen = np.lexsort((layer, rank, -key, rank != 0))[:count]
     return [np.sort(index[chosen[layer[chosen] == i]]) for i in range(len(keys))]
 
 

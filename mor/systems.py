@@ -210,8 +210,15 @@ class ModalSystem:
         self.pair = self._resolve_pairs(pair)
         self.log_poles = None
         if self.isdtime:
-            lp = np.log(self.poles) if log_poles is None else log_poles
-            self.log_poles = _finite_array(lp, "log_poles", dtype=np.complex128, ndim=1, name=name)
+            zero = self.poles == 0
+            if log_poles is None:
+                lp = np.log(np.where(zero, 1.0, self.poles))
+            else:
+                lp = np.where(zero, 0.0, np.asarray(log_poles, dtype=np.complex128))
+            lp = _finite_array(lp, "log_poles", dtype=np.complex128, ndim=1, name=name).copy()
+            lp[zero] = -np.inf  # a pole at 0 (pure delay): exp(−inf) = 0, gaps stay exact
+            lp.setflags(write=False)
+            self.log_poles = lp
             if self.log_poles.shape != (n,):
                 raise StateDimensionError(
                     f"{_where(name)}log_poles has shape {self.log_poles.shape}; expected ({n},)"

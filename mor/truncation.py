@@ -99,32 +99,59 @@ def balanced_truncation(
 def balanced_singular_perturbation(
     sys: ModalSystem | control.StateSpace,
     order: int,
-    *,
-    method: Literal["sqrt", "balancing_free"] = "sqrt",
 ) -> control.StateSpace:
-    """Balanced singular perturbation approximation (SLICOT AB09BD), CT or DT.
+    """Balanced singular perturbation approximation, continuous or discrete time.
 
-    Matches the DC gain (CT, s = 0) or the gain at z = 1 (DT) instead of the high-frequency
-    behaviour; the same bound ``2 Σ_{i>r} σ_i`` holds (Liu & Anderson 1989).
+    The system is balanced (SLICOT AB09AD, square-root method, at its minimal order) and
+    the weak states are set to steady state instead of being dropped (Liu & Anderson
+    1989): with the balanced realisation partitioned after ``order`` states,
+
+    - CT: ``A_r = A₁₁ − A₁₂ A₂₂⁻¹ A₂₁``, ``B_r = B₁ − A₁₂ A₂₂⁻¹ B₂``,
+      ``C_r = C₁ − C₂ A₂₂⁻¹ A₂₁``, ``D_r = D − C₂ A₂₂⁻¹ B₂``;
+    - DT: the same with ``A₂₂⁻¹`` replaced by ``−(I − A₂₂)⁻¹``.
+
+    The reduced model matches the gain at s = 0 (CT) or z = 1 (DT) and satisfies the same
+    bound ``2 Σ_{i>r} σ_i``.  (slycot's AB09BD wrapper corrupted the heap on a 44-state DT
+    system here, so the perturbation step is done in numpy.)
     """
-    from slycot import ab09bd
-
     ss = _as_statespace(sys)
     A, B, C, D, discrete = statespace_matrices(ss)
-    n, m, p = A.shape[0], B.shape[1], C.shape[0]
+    n = A.shape[0]
     order = _check_order(order, n)
-    job = {"sqrt": "B", "balancing_free": "N"}.get(method)
-    if job is None:
-        raise StateDimensionError(f"unknown method {method!r}; use 'sqrt' or 'balancing_free'")
+    bal = _balanced_realization(A, B, C, discrete)
+    Ab, Bb, Cb = bal
+    nmin = Ab.shape[0]
+    _warn_if_lower(order, min(order, nmin))
+    r = min(order, nmin)
+    A11, A12, A21, A22 = Ab[:r, :r], Ab[:r, r:], Ab[r:, :r], Ab[r:, r:]
+    B1, B2, C1, C2 = Bb[:r], Bb[r:], Cb[:, :r], Cb[:, r:]
+    if r == nmin:
+        return control.ss(A11, B1, C1, D, ss.dt)
+    M = np.eye(nmin - r) - A22 if discrete else -A22  # A₂₂ − I (DT) or A₂₂ (CT), negated
+    solve_A21 = np.linalg.solve(M, A21)
+    solve_B2 = np.linalg.solve(M, B2)
+    return control.ss(
+        A11 + A12 @ solve_A21,
+        B1 + A12 @ solve_B2,
+        C1 + C2 @ solve_A21,
+        D + C2 @ solve_B2,
+        ss.dt,
+    )
+
+
+def _balanced_realization(A, B, C, discrete: bool):
+    """Balanced minimal realisation (A, B, C) by AB09AD's square-root method."""
+    from slycot import ab09ad
+
+    n, m, p = A.shape[0], B.shape[1], C.shape[0]
     try:
-        nr, Ar, Br, Cr, Dr, _ = ab09bd(
-            "D" if discrete else "C", job, "N", n, m, p, A.copy(), B.copy(), C.copy(), D.copy(),
-            nr=order, tol1=0.0, tol2=0.0,
+        nr, Ab, Bb, Cb, _ = ab09ad(
+            "D" if discrete else "C", "B", "N", n, m, p, A.copy(), B.copy(), C.copy(),
+            nr=None, tol=0.0,
         )
     except Exception as err:
-        raise NormComputationError(f"AB09BD (singular perturbation) failed: {err}") from err
-    _warn_if_lower(order, nr)
-    return control.ss(Ar[:nr, :nr], Br[:nr], Cr[:, :nr], Dr, ss.dt)
+        raise NormComputationError(f"AB09AD (balancing) failed: {err}") from err
+    return Ab[:nr, :nr], Bb[:nr], Cb[:, :nr]
 
 
 def balanced_truncation_bound(sys: ModalSystem | control.StateSpace, order: int) -> float:

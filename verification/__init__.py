@@ -1,0 +1,37 @@
+"""verification: error certificates for reductions, and the evidence behind them.
+
+- :func:`certify` — per layer, every applicable bound on the truncation error next to the
+  exact ‖G − G_r‖∞ and ‖G − G_r‖₂ (:mod:`verification.certificates`);
+- :mod:`verification.bounds` — each bound as a function of the error system;
+- :mod:`verification.claims` — the catalogue of published inequalities and their verdicts;
+- :mod:`verification.strategies` — public hypothesis strategies (needs ``hypothesis``;
+  import it explicitly: ``from verification import strategies``);
+- :mod:`verification.stack_io` — a plain ``.npz`` format for a stack of modal layers.
+
+Never imports JAX.
+"""
+
+from verification import bounds
+from verification.certificates import (
+    BoundResult,
+    CertificateError,
+    CertificateReport,
+    EnergyEstimate,
+    LayerCertificate,
+    certify,
+    error_system,
+)
+from verification.stack_io import load_stack, save_stack
+
+__all__ = [
+    "BoundResult",
+    "CertificateError",
+    "CertificateReport",
+    "EnergyEstimate",
+    "LayerCertificate",
+    "bounds",
+    "certify",
+    "error_system",
+    "load_stack",
+    "save_stack",
+]

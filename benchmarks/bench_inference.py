@@ -1,0 +1,246 @@
+"""Inference speed of dimension-reduced S5 models against the official full model.
+
+For each of the paper's S5 shapes (Pathfinder, Path-X, Image, Text; numbers below from
+``shared/reference/s5_configs.csv`` and the stored P of ``shared/reference/ANCHORS.md``),
+with random parameters, in one run:
+
+- **baseline**: the *full* model computed the way the official S5 code does it
+  (``official_s5_baseline.py``: complex64, plain ``jax.lax.associative_scan`` in both
+  directions, vmapped per example);
+- **ours**: the same network with :func:`ssm_bridge.scan.s5_ssm_apply` (real arithmetic,
+  chunked scan, both directions in one scan, padded state sizes, batched), at pruning ratios
+  0, 0.2, 0.5, 0.65, 0.8 — a dimension-reduced model whose per-layer state sizes come from an
+  AIRE plan (``mor.prune``) on the layers' systems.
+
+Reported: median time per forward call (compile excluded), the speed-up of each of our models
+against the baseline full model, and the largest log-probability difference between our
+full model and the baseline (same math, float32 rounding only).  Optionally
+(``--official-pruned``) the official path run on the same dimension-reduced models, which
+shows how much of the gain comes from the scan and how much from fewer states.
+
+Usage (CPU, reduced batch)::
+
+    .venv/bin/python benchmarks/bench_inference.py --batch 2 --repeats 5
+
+On a GPU, pass the papers' batch sizes with ``--paper-batch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import official_s5_baseline as official  # noqa: E402
+
+import mor  # noqa: E402
+from ssm_bridge.scan import s5_ssm_apply  # noqa: E402
+
+# name: sequence length L, d_model H, stored P (conj_sym halves ssm_size_base), layers,
+# input width (LRA: pixels 1; IMDB byte-level tokens one-hot), classes, paper batch.
+# Source: shared/reference/s5_configs.csv (aire-prune table 4) and ANCHORS.md.
+SHAPES = {
+    "Pathfinder": dict(length=1024, d_model=192, ssm_size=128, n_layers=6, d_input=1,
+                       d_output=2, paper_batch=64),
+    "Path-X": dict(length=16384, d_model=128, ssm_size=128, n_layers=6, d_input=1,
+                   d_output=2, paper_batch=16),
+    "Image": dict(length=1024, d_model=512, ssm_size=192, n_layers=6, d_input=1,
+                  d_output=10, paper_batch=50),
+    "Text": dict(length=4096, d_model=256, ssm_size=96, n_layers=6, d_input=135,
+                 d_output=2, paper_batch=32),
+}
+RATIOS = (0.0, 0.2, 0.5, 0.65, 0.8)
+# aire-prune table 3 speed-ups (ratio, factor), for the table's last column
+PAPER = {"Pathfinder": (0.8, 2.82), "Path-X": (0.7, 2.86), "Image": (0.65, 1.93),
+         "Text": (0.8, 2.49)}
+
+
+# ------------------------------------------------------------------------------------------
+# our fast model: the same network, batched, with the fused SSM
+# ------------------------------------------------------------------------------------------
+
+
+def _fast_ssm(seq, u, *, method, chunk, pad_multiple):
+    lam_bar, b_bar = official.discretize_zoh(seq)
+    c1 = seq["C1"][..., 0] + 1j * seq["C1"][..., 1]
+    c2 = seq["C2"][..., 0] + 1j * seq["C2"][..., 1]
+    return s5_ssm_apply(lam_bar, b_bar, c1, seq["D"], u, c_backward=c2, conj_sym=True,
+                        method=method, chunk=chunk, pad_multiple=pad_multiple)
+
+
+def make_fast_forward(*, method="auto", chunk=None, pad_multiple=8):
+    """Jitted ``f(params, batch_stats, x (B, L, d_input)) -> (B, d_output)``."""
+
+    def ssm(seq, u):
+        return _fast_ssm(seq, u, method=method, chunk=chunk, pad_multiple=pad_multiple)
+
+    def forward(params, stats, x):
+        x = official._dense(params["encoder"], x)
+        i = 0
+        while f"layers_{i}" in params:
+            x = official.sequence_layer(params[f"layers_{i}"], stats[f"layers_{i}"], x, ssm=ssm)
+            i += 1
+        x = jnp.mean(x, axis=-2)
+        return jax.nn.log_softmax(official._dense(params["decoder"], x))
+
+    return jax.jit(forward)
+
+
+# ------------------------------------------------------------------------------------------
+# pruning: AIRE plan on the layers' systems, then remove the pruned states
+# ------------------------------------------------------------------------------------------
+
+
+def layer_systems(params) -> list[mor.ModalSystem]:
+    systems = []
+    i = 0
+    while f"layers_{i}" in params:
+        seq = params[f"layers_{i}"]["seq"]
+        lam = np.minimum(seq["Lambda_re"].astype(np.float64), official.CLIP_EIGS_MAX)
+        lam = lam + 1j * seq["Lambda_im"].astype(np.float64)
+        b = seq["B"][..., 0].astype(np.float64) + 1j * seq["B"][..., 1]
+        c1 = seq["C1"][..., 0].astype(np.float64) + 1j * seq["C1"][..., 1]
+        c2 = seq["C2"][..., 0].astype(np.float64) + 1j * seq["C2"][..., 1]
+        step = np.exp(seq["log_step"][:, 0].astype(np.float64))
+        systems.append(mor.ModalSystem.from_continuous_parameters(
+            lam, b, c1, np.diag(seq["D"].astype(np.float64)), step=step, method="zoh",
+            C_backward=c2, name=f"layers_{i}"))
+        i += 1
+    return systems
+
+
+def remove_states(params, keep):
+    """A smaller parameter tree keeping, in layer ``i``, the stored modes ``keep[i]``."""
+    out = {k: v for k, v in params.items() if not k.startswith("layers_")}
+    for i, kept in enumerate(keep):
+        idx = np.asarray(sorted(kept), dtype=int)
+        layer = dict(params[f"layers_{i}"])
+        seq = dict(layer["seq"])
+        for name in ("Lambda_re", "Lambda_im", "B", "log_step"):
+            seq[name] = seq[name][idx]
+        for name in ("C1", "C2"):
+            seq[name] = seq[name][:, idx]
+        layer["seq"] = seq
+        out[f"layers_{i}"] = layer
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def median_time(fn, args, repeats: int) -> float:
+    jax.block_until_ready(fn(*args))  # compile + warm-up, excluded
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run(args) -> list[dict]:
+    rows = []
+    base_fwd = official.make_forward()
+    fast_fwd = make_fast_forward(method=args.method, chunk=args.chunk, pad_multiple=args.pad)
+    for name in args.shapes:
+        cfg = SHAPES[name]
+        batch = cfg["paper_batch"] if args.paper_batch else args.batch
+        length = cfg["length"] if args.length is None else min(args.length, cfg["length"])
+        params, stats = official.init_params(
+            n_layers=cfg["n_layers"], d_input=cfg["d_input"], d_model=cfg["d_model"],
+            ssm_size=cfg["ssm_size"], d_output=cfg["d_output"], seed=args.seed)
+        rng = np.random.default_rng(args.seed + 1)
+        x = jnp.asarray(rng.standard_normal((batch, length, cfg["d_input"])), jnp.float32)
+        jparams = jax.tree_util.tree_map(jnp.asarray, params)
+        jstats = jax.tree_util.tree_map(jnp.asarray, stats)
+        t_base = median_time(base_fwd, (jparams, jstats, x), args.repeats)
+        ref = base_fwd(jparams, jstats, x)
+        systems = layer_systems(params)
+        for ratio in RATIOS:
+            plan = mor.prune(systems, "aire", ratio)
+            pruned = jax.tree_util.tree_map(jnp.asarray, remove_states(params, plan.keep))
+            t_fast = median_time(fast_fwd, (pruned, jstats, x), args.repeats)
+            row = dict(shape=name, batch=batch, length=length, ratio=ratio,
+                       states=list(plan.kept_counts), t_base=t_base, t_fast=t_fast)
+            if ratio == 0.0:
+                out = fast_fwd(pruned, jstats, x)
+                row["max_abs_diff"] = float(jnp.max(jnp.abs(out - ref)))
+            if args.official_pruned:
+                row["t_official_pruned"] = median_time(base_fwd, (pruned, jstats, x),
+                                                       args.repeats)
+            rows.append(row)
+            print(_row_text(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def _row_text(r: dict) -> str:
+    return (f"{r['shape']} ratio {r['ratio']}: baseline {1e3 * r['t_base']:.1f} ms, "
+            f"ours {1e3 * r['t_fast']:.1f} ms ({r['t_base'] / r['t_fast']:.2f}x)")
+
+
+def markdown(rows: list[dict], args) -> str:
+    lines = [
+        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
+        f"jax {jax.__version__}, method={args.method}, chunk={args.chunk or 'default'}, "
+        f"pad={args.pad}, median of {args.repeats} calls, compile excluded",
+        "",
+    ]
+    head = ["shape (batch, L)", "baseline full (official path)", "ours full",
+            *[f"ours {round(100 * r)} %" for r in RATIOS[1:]], "paper (aire-prune T3)",
+            "max |Δ log p| full"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for name in dict.fromkeys(r["shape"] for r in rows):
+        rs = [r for r in rows if r["shape"] == name]
+        r0 = rs[0]
+        cells = [f"{name} ({r0['batch']}, {r0['length']})", f"{1e3 * r0['t_base']:.1f} ms"]
+        for r in rs:
+            cells.append(f"{1e3 * r['t_fast']:.1f} ms: {r['t_base'] / r['t_fast']:.2f}×")
+        pr, pf = PAPER[name]
+        cells.append(f"{pf}× at {round(100 * pr)} %")
+        cells.append(f"{r0.get('max_abs_diff', float('nan')):.1e}")
+        lines.append("| " + " | ".join(cells) + " |")
+    if args.official_pruned:
+        lines += ["", "Official path on the same dimension-reduced models (speed-up vs its full "
+                  "model):", ""]
+        lines.append("| shape | " + " | ".join(f"{round(100 * r)} %" for r in RATIOS[1:]) + " |")
+        lines.append("|---|" + "---|" * (len(RATIOS) - 1))
+        for name in dict.fromkeys(r["shape"] for r in rows):
+            rs = [r for r in rows if r["shape"] == name][1:]
+            lines.append(f"| {name} | " + " | ".join(
+                f"{r['t_base'] / r['t_official_pruned']:.2f}×" for r in rs) + " |")
+    lines += ["", "Kept states per layer (AIRE plan):", ""]
+    for r in rows:
+        lines.append(f"- {r['shape']} {round(100 * r['ratio'])} %: {r['states']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    p.add_argument("--batch", type=int, default=2, help="batch size (CPU: keep it small)")
+    p.add_argument("--paper-batch", action="store_true", help="use the papers' batch sizes")
+    p.add_argument("--length", type=int, default=None, help="cap the sequence length")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--method", default="auto")
+    p.add_argument("--chunk", type=int, default=None)
+    p.add_argument("--pad", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--official-pruned", action="store_true",
+                   help="also time the official path on the pruned models")
+    args = p.parse_args(argv)
+    rows = run(args)
+    print(markdown(rows, args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,179 @@
+"""KeepPlan → model: masked parameter tree (same shapes) or a dimension-reduced one.
+
+``mode="mask"`` zeroes, for every pruned unit, its B̃ row and its C̃ column(s): the pruned
+states are then identically zero and contribute nothing, and the tree keeps its shapes
+(what the released pruning code does, there inside the forward pass).
+
+``mode="remove"`` deletes the pruned units: a new, smaller tree and a config with the new
+per-layer state sizes.  For S4D, where units are (channel, mode) pairs and each channel may
+keep a different number of modes, every channel of a layer is padded to the layer's largest
+kept count with *inert* modes (``B = C = 0``, ``λ = −1``), so the layer stays a regular
+(H, N') array; the padded modes contribute exactly zero.
+
+In both modes a plan keeping every unit returns arrays equal to the input, so ratio 0
+reproduces the original model exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from mor.exceptions import PlanMismatchError
+from mor.plan import KeepPlan
+from ssm_bridge.config import S4DConfig, StackConfig
+from ssm_bridge.errors import ConfigError
+from ssm_bridge.layout import join_variables, layer_path, split_variables, validate_tree
+
+__all__ = ["apply", "plan_masks"]
+
+INERT_LAMBDA_RE = -1.0
+"""Re λ of the inert modes that pad S4D channels after removal."""
+
+
+def plan_masks(plan: KeepPlan, config: StackConfig) -> list[np.ndarray]:
+    """Per layer, a boolean array over units (True = kept), after checking the plan fits.
+
+    Raises
+    ------
+    mor.PlanMismatchError
+        The plan was made for another model (layer count or units per layer differ), or
+        it is a balanced-truncation plan (a change of basis, not a set of kept states).
+    """
+    if not isinstance(plan, KeepPlan):
+        raise PlanMismatchError(f"expected a mor.KeepPlan; got {type(plan).__name__}")
+    if plan.kind != "modal":
+        raise PlanMismatchError(
+            f"plan of kind {plan.kind!r} ({plan.method}) changes each layer's basis and cannot "
+            "be applied to the parameter tree; use a modal method (aire, last, ...)"
+        )
+    if plan.nlayers != config.n_layers:
+        raise PlanMismatchError(
+            f"the plan is for {plan.nlayers} layers but the model has {config.n_layers}; "
+            "make the plan from this model (ssm_bridge.extract + mor.prune)"
+        )
+    masks = []
+    for layer, (kept, n) in enumerate(zip(plan.keep, plan.nunits, strict=True)):
+        want = config.nunits[layer]
+        if n != want:
+            raise PlanMismatchError(
+                f"layer {layer}: the plan is for {n} units but the model has {want}; "
+                "make the plan from this model (ssm_bridge.extract + mor.prune)"
+            )
+        m = np.zeros(n, dtype=bool)
+        m[list(kept)] = True
+        masks.append(m)
+    return masks
+
+
+def _copy_tree(tree: Any) -> Any:
+    if isinstance(tree, Mapping):
+        return {k: _copy_tree(v) for k, v in tree.items()}
+    return np.array(tree, copy=True)
+
+
+def _mask_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> dict:
+    out = dict(seq)
+    c_names = ("C1", "C2") if config.bidirectional else ("C",)
+    if isinstance(config, S4DConfig):
+        m = mask.reshape(config.d_model, -1)[..., None]  # (H, N, 1)
+        out["B"] = np.where(m, seq["B"], 0).astype(seq["B"].dtype)
+        for name in c_names:
+            out[name] = np.where(m, seq[name], 0).astype(seq[name].dtype)
+    else:
+        out["B"] = np.where(mask[:, None, None], seq["B"], 0).astype(seq["B"].dtype)
+        for name in c_names:
+            out[name] = np.where(mask[None, :, None], seq[name], 0).astype(seq[name].dtype)
+    return out
+
+
+def _remove_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> tuple[dict, int]:
+    out = dict(seq)
+    c_names = ("C1", "C2") if config.bidirectional else ("C",)
+    if not isinstance(config, S4DConfig):
+        keep = np.flatnonzero(mask)
+        for name in ("Lambda_re", "Lambda_im", "log_step", "B"):
+            out[name] = seq[name][keep]
+        for name in c_names:
+            out[name] = seq[name][:, keep]
+        return out, int(keep.size)
+    H = config.d_model
+    m = mask.reshape(H, -1)
+    width = int(m.sum(axis=1).max())
+    new = {
+        "Lambda_re": np.full((H, width), INERT_LAMBDA_RE, dtype=seq["Lambda_re"].dtype),
+        "Lambda_im": np.zeros((H, width), dtype=seq["Lambda_im"].dtype),
+        "B": np.zeros((H, width, 2), dtype=seq["B"].dtype),
+    }
+    for name in c_names:
+        new[name] = np.zeros((H, width, 2), dtype=seq[name].dtype)
+    for h in range(H):
+        keep = np.flatnonzero(m[h])
+        for name in new:
+            new[name][h, : keep.size] = seq[name][h, keep]
+    out.update(new)
+    return out, width
+
+
+def apply(
+    tree: Mapping[str, Any],
+    config: StackConfig,
+    plan: KeepPlan,
+    mode: Literal["mask", "remove"] = "mask",
+) -> tuple[dict, StackConfig]:
+    """Apply a KeepPlan to a parameter tree.
+
+    Parameters
+    ----------
+    tree : dict
+        The ``params`` collection or the full variables (``batch_stats`` is carried over).
+    config : S5Config or S4DConfig
+    plan : mor.KeepPlan
+        Made from ``extract(tree, config)`` (``plan.nunits`` must equal ``config.nunits``).
+    mode : {"mask", "remove"}
+        ``"mask"``: same shapes, pruned units' B̃ rows and C̃ columns set to 0.
+        ``"remove"``: pruned units deleted; the returned config has the new state sizes.
+
+    Returns
+    -------
+    (tree, config)
+        A new tree of numpy arrays, wrapped as the input was (params or variables), and
+        the matching config (unchanged for ``"mask"``).  The input is not modified.
+
+    Raises
+    ------
+    mor.PlanMismatchError
+        A plan made for another model, or a balanced-truncation plan.
+    LayoutError, NonFiniteParameterError
+        A tree that is not the stack ``config`` describes.
+    ConfigError
+        An unknown mode.
+    """
+    if mode not in ("mask", "remove"):
+        raise ConfigError(f"mode = {mode!r}; expected 'mask' or 'remove'")
+    validate_tree(tree, config)
+    masks = plan_masks(plan, config)
+    params, batch_stats, wrapped = split_variables(tree)
+    params = _copy_tree(params)
+    batch_stats = None if batch_stats is None else _copy_tree(batch_stats)
+    sizes = []
+    for layer, mask in enumerate(masks):
+        node = params
+        for key in layer_path(layer):
+            node = node[key]
+        if mode == "mask":
+            node["seq"] = _mask_seq(node["seq"], mask, config)
+            sizes.append(config.state_sizes[layer])
+        else:
+            node["seq"], size = _remove_seq(node["seq"], mask, config)
+            sizes.append(size)
+    new_config = config if mode == "mask" else config.with_state_sizes(sizes)
+    out = join_variables(params, batch_stats) if wrapped else params
+    if wrapped:
+        for key in tree:
+            if key not in out:
+                out[key] = copy.deepcopy(tree[key])
+    return out, new_config

@@ -1,0 +1,140 @@
+"""Offline, seeded data sets for the bundled tasks.
+
+Nothing is downloaded: every task is read from a file shipped inside an installed package
+or generated here, and the same ``(task, seed, options)`` gives identical arrays.
+
+========== ======= ======= =================================================================
+task       length  input   source
+========== ======= ======= =================================================================
+digits     64      1 ch.   scikit-learn's bundled 8×8 digits, pixel by pixel
+digits32   1,024   1 ch.   the same, upsampled to 32×32 (bilinear)
+mnist1d    40      1 ch.   the ``mnist1d`` package's local generator
+listops    ≤ 2,000 tokens  ListOps generator written here (LRA structure), vocabulary of 16
+========== ======= ======= =================================================================
+
+All have 10 classes. See ``docs/data.md`` and each module's docstring.
+
+Examples
+--------
+>>> from ssm_bridge.data import load_task
+>>> data = load_task("digits", seed=0)
+>>> data.x_train.shape, data.x_test.shape, data.n_classes
+((1437, 64, 1), (360, 64, 1), 10)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from . import listops
+from ._base import DataError, TaskData, UnknownTaskError, UnknownTaskOptionError
+from .digits import load_digits
+from .listops import load_listops
+from .mnist_1d import load_mnist1d
+
+__all__ = [
+    "TASKS",
+    "DataError",
+    "TaskData",
+    "UnknownTaskError",
+    "UnknownTaskOptionError",
+    "listops",
+    "load_digits",
+    "load_listops",
+    "load_mnist1d",
+    "load_task",
+    "task_options",
+]
+
+
+def _load_digits32(
+    *, seed: int = 0, n_train: int | None = None, n_test: int | None = None
+) -> TaskData:
+    return load_digits(seed=seed, n_train=n_train, n_test=n_test, size=32)
+
+
+_LOADERS: dict[str, Callable[..., TaskData]] = {
+    "digits": load_digits,
+    "digits32": _load_digits32,
+    "mnist1d": load_mnist1d,
+    "listops": load_listops,
+}
+
+#: Names accepted by :func:`load_task`.
+TASKS: tuple[str, ...] = tuple(_LOADERS)
+
+
+def _loader(name: str) -> Callable[..., TaskData]:
+    if not isinstance(name, str) or name not in _LOADERS:
+        raise UnknownTaskError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
+    return _LOADERS[name]
+
+
+def task_options(name: str) -> dict[str, Any]:
+    """Keyword options of a task and their defaults (``None``: chosen by the loader).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TASKS`.
+
+    Returns
+    -------
+    dict
+        Option name → default, ``seed``, ``n_train`` and ``n_test`` included.
+
+    Raises
+    ------
+    UnknownTaskError
+        For a name not in :data:`TASKS`.
+    """
+    params = inspect.signature(_loader(name)).parameters
+    return {key: p.default for key, p in params.items()}
+
+
+def load_task(
+    name: str,
+    *,
+    seed: int = 0,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    **options: Any,
+) -> TaskData:
+    """Load (or generate) a task's train and test sets.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TASKS`: ``"digits"``, ``"digits32"``, ``"mnist1d"``, ``"listops"``.
+    seed : int
+        Seed of everything random in the task (split, generator). Same seed and options:
+        identical arrays.
+    n_train, n_test : int, optional
+        Split sizes (task defaults when None).
+    **options
+        Task-specific options (see :func:`task_options`), e.g. ``max_length`` for ListOps.
+
+    Returns
+    -------
+    TaskData
+
+    Raises
+    ------
+    UnknownTaskError
+        For an unknown name (the message lists the valid ones).
+    UnknownTaskOptionError
+        For an option the task does not have (the message lists those it has).
+    DataError
+        For an invalid option value.
+    """
+    loader = _loader(name)
+    valid = task_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UnknownTaskOptionError(
+            f"task {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(valid)}"
+        )
+    return loader(seed=seed, n_train=n_train, n_test=n_test, **options)

@@ -1,0 +1,240 @@
+"""Pruning sweeps: many KeepPlans (methods × ratios) evaluated in one pass over the data.
+
+A plan is a set of per-layer masks over units.  Masks act on the columns of C̃ only
+(a masked unit's state is still computed but read by nobody), so everything upstream of a
+mask is shared between the plans that agree up to it:
+
+- the encoder is computed once per batch;
+- layer l's states are computed once per distinct *prefix* (masks of layers 0..l−1): for
+  layer 0 that is once for all plans;
+- layer l's readout and everything after it run once per distinct prefix 0..l (identical
+  plans, e.g. every method at ratio 0, are evaluated once).
+
+The distinct prefixes form a tree that is fixed before compiling (the masks are data, the
+tree's shape is static), and each level is one ``jax.vmap`` over its nodes.  One data pass
+evaluates every plan; the batch axis is sharded over all devices as in
+:func:`ssm_bridge.evaluate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mor.plan import KeepPlan
+from mor.selection import METHODS, prune
+from ssm_bridge.apply import plan_masks
+from ssm_bridge.config import StackConfig
+from ssm_bridge.errors import ConfigError
+from ssm_bridge.evaluate import (
+    _Accumulator,
+    _batch_size,
+    _batches,
+    _check_data,
+    _prepare,
+    _Sharder,
+)
+from ssm_bridge.extract import extract
+from ssm_bridge.models import make_model
+
+__all__ = ["SWEEP_METHODS", "SweepResult", "make_plans", "prefix_tree", "sweep"]
+
+SWEEP_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "balanced_truncation")
+"""The ten modal selection methods (balanced truncation changes the basis: not a mask)."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Accuracy and loss of every plan of a sweep.
+
+    Attributes
+    ----------
+    plans : tuple of KeepPlan
+        In the order evaluated (method-major when made from methods × ratios).
+    accuracy, loss : ndarray, shape (nplans,)
+    count : int
+        Examples evaluated.
+    methods, ratios : tuple or None
+        The grid the plans were made from, if any.
+    distinct : tuple of int
+        Distinct mask prefixes per layer (the work actually done per layer).
+    """
+
+    plans: tuple[KeepPlan, ...]
+    accuracy: np.ndarray
+    loss: np.ndarray
+    count: int
+    methods: tuple[str, ...] | None = None
+    ratios: tuple[float, ...] | None = None
+    distinct: tuple[int, ...] = field(default=())
+
+    def grid(self, metric: str = "accuracy") -> np.ndarray:
+        """``metric`` ("accuracy" or "loss") as an array (len(methods), len(ratios))."""
+        if self.methods is None or self.ratios is None:
+            raise ConfigError("this sweep was not made from methods × ratios")
+        values = {"accuracy": self.accuracy, "loss": self.loss}[metric]
+        return values.reshape(len(self.methods), len(self.ratios))
+
+    def table(self, metric: str = "accuracy") -> str:
+        """A Markdown table: one row per method, one column per ratio."""
+        g = self.grid(metric)
+        head = "| method | " + " | ".join(f"{r:g}" for r in self.ratios) + " |"
+        sep = "|---|" + "---|" * len(self.ratios)
+        rows = [
+            f"| {m} | " + " | ".join(f"{v:.4f}" for v in row) + " |"
+            for m, row in zip(self.methods, g, strict=True)
+        ]
+        return "\n".join([head, sep, *rows])
+
+
+def make_plans(
+    systems, methods: Sequence[str], ratios: Sequence[float], *, seed: int = 0
+) -> list[KeepPlan]:
+    """``mor.prune`` for every (method, ratio), method-major."""
+    return [prune(systems, m, float(r), seed=seed) for m in methods for r in ratios]
+
+
+def prefix_tree(masks: np.ndarray | Sequence[np.ndarray]) -> tuple[list, list, np.ndarray]:
+    """The tree of distinct mask prefixes.
+
+    Parameters
+    ----------
+    masks : sequence over layers of bool arrays (nplans, units_l)
+
+    Returns
+    -------
+    parents : list over layers of int arrays (U_l,)
+        Index of each level-l node's parent in level l−1 (level −1 is the single root).
+    node_masks : list over layers of bool arrays (U_l, units_l)
+    leaf : int array (nplans,)
+        Each plan's node at the last level.
+    """
+    nplans = masks[0].shape[0]
+    ids = np.zeros(nplans, dtype=np.int64)
+    parents, node_masks = [], []
+    for m in masks:
+        keys = np.concatenate([ids[:, None], m.astype(np.int64)], axis=1)
+        uniq, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        parents.append(ids[first])
+        node_masks.append(m[first])
+        ids = inverse.reshape(-1)
+        del uniq
+    return parents, node_masks, ids
+
+
+@partial(jax.jit, static_argnames=("config",))
+def _sweep_step(variables, x, parents, node_masks, *, config: StackConfig):
+    model = make_model(config)
+    h = model.apply(variables, x, method=lambda m, x: m.embed(x))[None]
+    for layer, (par, msk) in enumerate(zip(parents, node_masks, strict=True)):
+
+        def states(hp, layer=layer):
+            return model.apply(variables, hp, method=lambda m, v: m.encoder.layers[layer].states(v))
+
+        u, st = jax.vmap(states)(h)
+
+        def finish(p, mask, h=h, u=u, st=st, layer=layer):
+            sp = jax.tree_util.tree_map(lambda a: a[p], st)
+            return model.apply(
+                variables, h[p], u[p], sp, mask,
+                method=lambda m, *a: m.encoder.layers[layer].finish(*a),
+            )
+
+        h = jax.vmap(finish)(par, msk)
+    logp = jax.vmap(lambda v: model.apply(variables, v, method=lambda m, v: m.head(v)))(h)
+    return jnp.swapaxes(logp, 0, 1)  # (batch, nodes, classes): batch first, as sharded
+
+
+def sweep(
+    tree: Mapping[str, Any],
+    config: StackConfig,
+    inputs,
+    labels,
+    *,
+    methods: Sequence[str] = SWEEP_METHODS,
+    ratios: Sequence[float] | None = None,
+    plans: Sequence[KeepPlan] | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Evaluate many pruning plans in one pass over the data.
+
+    Parameters
+    ----------
+    tree : dict
+        Variables or params of the full model.
+    config : S5Config or S4DConfig
+    inputs : array_like, shape (examples, L, d_input)
+    labels : array_like of int, shape (examples,)
+    methods : sequence of str
+        Selection methods (default: the ten modal methods of ``mor.METHODS``).
+    ratios : sequence of float, optional
+        Pruning ratios (default: 20 ratios 0, 0.05, ..., 0.95).
+    plans : sequence of KeepPlan, optional
+        Evaluate these plans instead of methods × ratios.
+    seed : int
+        Seed of the ``random`` method.
+    batch_size : int
+        Examples per step (memory grows with batch × distinct plans × L × P).
+    devices : sequence of jax.Device, optional
+        Default: all visible devices.
+    progress : bool or None
+        Show a tqdm progress bar (None: only on a terminal).
+
+    Returns
+    -------
+    SweepResult
+        The same accuracies as evaluating each plan separately with ``apply(mode="mask")``
+        and :func:`ssm_bridge.evaluate`.
+    """
+    from tqdm.auto import tqdm
+
+    variables = _prepare(tree, config)
+    x, y = _check_data(inputs, labels, config)
+    grid_methods = grid_ratios = None
+    if plans is None:
+        grid_ratios = tuple(np.round(np.arange(20) * 0.05, 10)) if ratios is None else tuple(
+            float(r) for r in ratios)
+        grid_methods = tuple(methods)
+        plans = make_plans(extract(variables, config), grid_methods, grid_ratios, seed=seed)
+    plans = tuple(plans)
+    if not plans:
+        raise ConfigError("no plans to evaluate")
+    per_plan = [plan_masks(p, config) for p in plans]
+    masks = [np.stack([pm[layer] for pm in per_plan]) for layer in range(config.n_layers)]
+    parents, node_masks, leaf = prefix_tree(masks)
+    sharder = _Sharder(devices)
+    size = _batch_size(batch_size, sharder.ndevices)
+    dev_vars = sharder.put_replicated(variables)
+    dev_par = sharder.put_replicated(tuple(jnp.asarray(p, jnp.int32) for p in parents))
+    dev_msk = sharder.put_replicated(tuple(jnp.asarray(m, jnp.float32) for m in node_masks))
+    acc = _Accumulator(len(plans))
+    nbatches = -(-x.shape[0] // size)
+    bar = tqdm(total=nbatches, desc=f"sweep ({len(plans)} plans)", disable=(
+        None if progress is None else not progress), leave=False)
+    try:
+        for start, (n, xb) in zip(range(0, x.shape[0], size), _batches(x, size), strict=True):
+            logp = _sweep_step(dev_vars, sharder.put_batch(xb), dev_par, dev_msk, config=config)
+            logp = sharder.fetch(logp).transpose(1, 0, 2)
+            acc.add(logp[leaf], y[start : start + n], n)
+            bar.update(1)
+    finally:
+        bar.close()
+    accuracy, loss = acc.results()
+    return SweepResult(
+        plans=plans,
+        accuracy=accuracy,
+        loss=loss,
+        count=acc.count,
+        methods=grid_methods,
+        ratios=grid_ratios,
+        distinct=tuple(int(p.size) for p in parents),
+    )

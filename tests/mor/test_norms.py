@@ -1,0 +1,126 @@
+import control
+import numpy as np
+import pytest
+from hypothesis import given
+
+import mor
+from mor import ModalSystem
+from mor.benchmarks import benchmark_path, read_mat_arrays
+
+from ._systems import modal_systems
+
+
+@pytest.fixture(scope="module")
+def benchmarks():
+    return {name: mor.load_benchmark(name) for name in mor.BENCHMARKS}
+
+
+def test_closed_forms_of_one_over_s_plus_one():
+    s = ModalSystem([-1.0], [[1.0]], [[1.0]])
+    assert np.isclose(mor.h2_norm(s), 1 / np.sqrt(2), rtol=1e-14)
+    value, peak = mor.hinf_norm(s, return_peak_frequency=True)
+    assert np.isclose(value, 1.0, rtol=1e-12) and peak == 0.0
+
+
+def test_heat_cont_hankel_singular_values_match_the_file(benchmarks):
+    reference = read_mat_arrays(benchmark_path("heat-cont"))["hsv"].ravel()
+    hsv = mor.hankel_singular_values(benchmarks["heat-cont"])
+    assert np.max(np.abs(hsv[:8] / reference[:8] - 1)) < 1e-8
+
+
+def test_heat_cont_magnitudes_match_the_file(benchmarks):
+    data = read_mat_arrays(benchmark_path("heat-cont"))
+    w, mag = data["w"].ravel(), data["mag"].ravel()
+    keep = mag > 1e-12  # the file's smaller values are round-off
+    sys_ = benchmarks["heat-cont"]
+    original = np.abs(sys_.frequency_response(w).frdata[0, 0])
+    modal = np.abs(ModalSystem.from_statespace(sys_).frequency_response(w)[0, 0])
+    assert np.max(np.abs(original[keep] / mag[keep] - 1)) < 1e-6
+    assert np.max(np.abs(modal[keep] / mag[keep] - 1)) < 1e-6
+
+
+@pytest.mark.parametrize("name", mor.BENCHMARKS)
+def test_benchmark_norms_match_slicot_and_gramians(benchmarks, name):
+    sys_ = benchmarks[name]
+    modal = ModalSystem.from_statespace(sys_)
+    h2_reference = control.norm(sys_, 2)
+    assert abs(mor.h2_norm(modal) - h2_reference) / h2_reference < 1e-10
+    assert abs(mor.h2_norm(sys_) - h2_reference) / h2_reference < 1e-10
+    hinf_reference = control.norm(sys_, "inf")
+    assert abs(mor.hinf_norm(modal) - hinf_reference) / hinf_reference < 1e-6
+
+
+@given(modal_systems())
+def test_closed_form_h2_equals_gramian_h2(s):
+    reference = control.norm(s.to_statespace(), 2)
+    assert abs(mor.h2_norm(s) - reference) <= 1e-10 * reference
+
+
+@given(modal_systems())
+def test_fast_hinf_equals_ab13dd(s):
+    reference = mor.hinf_norm(s.to_statespace(), method="slicot")
+    assert abs(mor.hinf_norm(s) - reference) <= 1e-6 * reference
+
+
+@given(modal_systems(discrete=True, bidirectional=True, max_units=4))
+def test_bidirectional_hinf_bounds_a_dense_grid(s):
+    value = mor.hinf_norm(s, tol=1e-10)
+    theta = np.linspace(-np.pi, np.pi, 4001)
+    grid = np.linalg.norm(np.moveaxis(s.frequency_response(theta), 2, 0), 2, axis=(1, 2))
+    assert grid.max() <= value * (1 + 1e-9)
+    # the value is attained: a local refinement of the grid reaches it
+    k = int(np.argmax(grid))
+    fine = np.linspace(theta[max(k - 1, 0)], theta[min(k + 1, theta.size - 1)], 20001)
+    fine_grid = np.linalg.norm(np.moveaxis(s.frequency_response(fine), 2, 0), 2, axis=(1, 2))
+    assert fine_grid.max() >= value * (1 - 1e-6)
+
+
+@given(modal_systems(discrete=True, bidirectional=True, max_units=4))
+def test_bidirectional_h2_is_the_energy_of_both_kernels(s):
+    if np.max(np.abs(s.poles)) > 0.95:
+        return
+    forward = s.forward_part().impulse_response(1500)  # h[0] carries D and lag-0 of C_f
+    backward = s.backward_part().impulse_response(1500)
+    if s.output_after_update:  # both directions add their lag-0 term once, at lag 0
+        lag0 = forward[0] + backward[0]
+    else:
+        lag0 = forward[0]
+        backward = np.concatenate([backward[:1] * 0, backward[1:]])
+    energy = np.sum(lag0**2) + np.sum(forward[1:] ** 2) + np.sum(backward[1:] ** 2)
+    assert np.isclose(mor.h2_norm(s) ** 2, energy, rtol=1e-9)
+
+
+@given(modal_systems(discrete=True, max_units=4))
+def test_dt_hankel_singular_values_are_those_of_the_hankel_matrix(s):
+    if np.max(np.abs(s.poles)) > 0.8:  # 0.8^200 < 1e-19: the truncated Hankel matrix is exact
+        return
+    ss = s.to_statespace()
+    blocks = 100
+    markov, state = [], ss.B
+    for _ in range(2 * blocks):
+        markov.append(ss.C @ state)
+        state = ss.A @ state
+    hankel = np.block([[markov[i + j] for j in range(blocks)] for i in range(blocks)])
+    reference = np.linalg.svd(hankel, compute_uv=False)[: ss.nstates]
+    hsv = mor.hankel_singular_values(s)
+    assert np.allclose(hsv, reference, rtol=1e-8, atol=1e-12 * reference[0])
+
+
+def test_unstable_statespace_is_refused():
+    with pytest.raises(mor.UnstableSystemError):
+        mor.h2_norm(control.ss([[1.0]], [[1.0]], [[1.0]], 0))
+    with pytest.raises(mor.UnstableSystemError):
+        mor.hinf_norm(control.ss([[1.5]], [[1.0]], [[1.0]], 1))
+
+
+def test_ct_h2_with_feedthrough_is_infinite():
+    with pytest.warns(UserWarning, match="infinite"):
+        assert mor.h2_norm(ModalSystem([-1.0], [[1.0]], [[1.0]], [[1.0]])) == np.inf
+
+
+def test_hinf_rejects_bad_arguments():
+    s = ModalSystem([-1.0], [[1.0]], [[1.0]])
+    with pytest.raises(mor.StateDimensionError):
+        mor.hinf_norm(s, tol=0)
+    with pytest.raises(mor.StateDimensionError):
+        mor.hinf_norm(s, method="grid")

@@ -1,0 +1,187 @@
+import subprocess
+import sys
+
+import control
+import numpy as np
+import pytest
+from hypothesis import given
+
+import mor
+from mor import ModalSystem
+
+from ._systems import modal_systems
+
+OMEGA = np.logspace(-3, 4, 200)
+
+
+def relative_error(got, ref):
+    return np.max(np.abs(got - ref)) / np.max(np.abs(ref))
+
+
+def test_import_mor_does_not_import_jax():
+    code = "import sys, mor, mor.norms, mor.selection; print('jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", ["build", "CDplayer", "iss1R"])
+def test_modal_round_trip_reproduces_frequency_response(name):
+    sys_ = mor.load_benchmark(name)
+    modal = ModalSystem.from_statespace(sys_)
+    ref = sys_.frequency_response(OMEGA).frdata
+    # modal evaluation and the real block realisation both reproduce the original
+    assert relative_error(modal.frequency_response(OMEGA), ref) < 1e-8
+    back = modal.to_statespace()
+    assert back.nstates == sys_.nstates
+    assert relative_error(back.frequency_response(OMEGA).frdata, ref) < 1e-8
+    per_point = np.abs(modal.frequency_response(OMEGA) - ref) / np.abs(ref)
+    assert np.max(per_point) < 1e-8
+
+
+def test_symmetric_system_gets_orthogonal_real_modes():
+    modal = ModalSystem.from_statespace(mor.load_benchmark("heat-cont"))
+    assert not np.any(modal.pair)
+    assert modal.nunits == 200
+
+
+@given(modal_systems())
+def test_real_block_form_has_the_modal_transfer_function(s):
+    omega = np.linspace(0.01, 3.0, 25) if s.isdtime else np.logspace(-2, 2, 25)
+    ref = s.frequency_response(omega)
+    got = s.to_statespace().frequency_response(omega).frdata
+    assert np.allclose(got, ref, rtol=1e-9, atol=1e-9 * np.max(np.abs(ref)))
+
+
+@given(modal_systems(discrete=True))
+def test_to_statespace_then_modal_again_keeps_transfer(s):
+    again = ModalSystem.from_statespace(s.to_statespace())
+    omega = np.linspace(0.01, 3.0, 25)
+    ref = s.frequency_response(omega)
+    assert np.allclose(again.frequency_response(omega), ref, atol=1e-7 * np.max(np.abs(ref)))
+
+
+def test_output_after_update_matches_the_s5_recurrence():
+    rng = np.random.default_rng(0)
+    s = ModalSystem(
+        [0.9 * np.exp(0.3j), -0.5], rng.standard_normal((2, 2)) + [[0.5j, 1j], [0, 0]],
+        rng.standard_normal((1, 2)) + [[0.2j, 0]], rng.standard_normal((1, 2)), dt=1,
+        pair=[True, False], output_after_update=True,
+    )
+    u = rng.standard_normal((30, 2))
+    x = np.zeros(2, dtype=complex)
+    ys = []
+    for k in range(30):
+        x = s.poles * x + s.B @ u[k]
+        weights = np.where(s.pair, 2.0, 1.0)
+        ys.append(np.real(s.C @ (weights * x)) + s.D @ u[k])
+    resp = control.forced_response(s.to_statespace(), T=np.arange(30), U=u.T)
+    assert np.allclose(resp.outputs, np.array(ys).T, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["zoh", "bilinear"])
+def test_discretisation_matches_control_c2d_per_mode(method):
+    lam = np.array([-0.3 + 2.0j, -1.5 + 0.1j])
+    B = np.array([[1.0 + 0.5j], [0.3 - 1j]])
+    C = np.array([[0.7 - 0.2j, 1.1 + 0.4j]])
+    step = np.array([0.1, 0.05])
+    s = ModalSystem.from_continuous_parameters(
+        lam, B, C, step=step, method=method, output_after_update=False
+    )
+    for i in range(2):
+        ct = ModalSystem([lam[i]], B[i : i + 1], C[:, i : i + 1]).to_statespace()
+        ref = control.c2d(ct, step[i], method="zoh" if method == "zoh" else "bilinear")
+        a = ref.A
+        ev = np.linalg.eigvals(a)
+        assert np.allclose(np.sort_complex(ev), np.sort_complex([s.poles[i], np.conj(s.poles[i])]))
+        if method == "zoh":  # same state basis: B̄ is exp(AΔ)-integral of B
+            lhs = s.subsystem([i]).to_statespace()
+            assert np.allclose(lhs.A, ref.A) and np.allclose(lhs.B, ref.B)
+
+
+def test_zoh_keeps_slow_modes_accurate():
+    # Re(λ)Δ = −1e−9: 1 − |λ̄|² = −expm1(−2e−9) ≈ 2e−9; the naive float form is off.
+    s = ModalSystem.from_continuous_parameters([-1e-7 + 1.0j], [[1.0]], [[1.0]], step=0.01)
+    exact = -np.expm1(-2e-9)
+    assert abs(s.energy_gap()[0] - exact) / exact < 1e-12
+    naive = 1 - np.abs(np.complex64(s.poles[0])) ** 2
+    assert abs(naive - exact) / exact > 0.1  # what float32 code gets
+
+
+def test_bilinear_log_poles_are_accurate():
+    s = ModalSystem.from_continuous_parameters(
+        [-1e-8 + 2.0j], [[1.0]], [[1.0]], step=0.01, method="bilinear"
+    )
+    x = (-1e-8 + 2.0j) * 0.01 / 2
+    # 1 − |λ̄|² = 4·|Re x|·... exact: (|1−x|² − |1+x|²)/|1−x|² = −4 Re x / |1 − x|²
+    exact = -4 * x.real / abs(1 - x) ** 2
+    assert abs(s.energy_gap()[0] - exact) / exact < 1e-9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"poles": [0.1, -1.0], "dt": 0}, mor.UnstableSystemError, "mode 0"),
+        ({"poles": [0.5, 1.2], "dt": 1}, mor.UnstableSystemError, "mode 1"),
+        ({"poles": [np.nan, -1.0]}, mor.NonFiniteError, "poles"),
+        ({"B": [[1.0], [2.0], [3.0]]}, mor.StateDimensionError, "B has shape"),
+        ({"C": [[1.0, 2.0, 3.0]]}, mor.StateDimensionError, "C has shape"),
+        ({"D": [[1.0, 2.0]]}, mor.StateDimensionError, "D has shape"),
+        ({"poles": [-1 + 1j, -2.0], "pair": [False, False]}, mor.PairingError, "mode 0"),
+        ({"poles": [], "B": np.zeros((0, 1)), "C": np.zeros((1, 0))}, mor.EmptySystemError, "no modes"),
+        ({"dt": -1}, mor.StateDimensionError, "dt"),
+    ],
+)
+def test_bad_input_raises_named_errors(kwargs, error, match):
+    args = {"poles": [-1.0, -2.0], "B": [[1.0], [1.0]], "C": [[1.0, 1.0]], "D": None, "dt": 0}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        ModalSystem(args["poles"], args["B"], args["C"], args["D"], args["dt"],
+                    pair=kwargs.get("pair"), name="layer 2")
+
+
+def test_errors_name_the_layer():
+    with pytest.raises(mor.UnstableSystemError, match="layer 7: mode 0"):
+        ModalSystem([0.5], [[1.0]], [[1.0]], name="layer 7")
+
+
+def test_errors_are_value_errors():
+    assert issubclass(mor.UnstableSystemError, ValueError)
+    assert issubclass(mor.PlanMismatchError, mor.MORError)
+
+
+def test_defective_matrix_is_refused_with_condition_number():
+    jordan = control.ss([[-1.0, 1.0], [0.0, -1.0]], [[0.0], [1.0]], [[1.0, 0.0]], 0)
+    with pytest.raises(mor.IllConditionedEigenbasisError, match="condition number"):
+        ModalSystem.from_statespace(jordan)
+
+
+def test_badly_conditioned_matrix_warns():
+    near = control.ss([[-1.0, 1.0], [0.0, -1.0 - 1e-10]], [[0.0], [1.0]], [[1.0, 0.0]], 0)
+    with pytest.warns(mor.IllConditionedEigenbasisWarning, match="condition number"):
+        ModalSystem.from_statespace(near)
+
+
+def test_unstable_statespace_is_refused():
+    with pytest.raises(mor.UnstableSystemError):
+        ModalSystem.from_statespace(control.ss([[0.5]], [[1.0]], [[1.0]], 0))
+
+
+def test_subsystem_validates_indices():
+    s = ModalSystem([-1.0, -2.0], [[1.0], [1.0]], [[1.0, 1.0]])
+    with pytest.raises(mor.StateDimensionError):
+        s.subsystem([2])
+    with pytest.raises(mor.StateDimensionError):
+        s.subsystem([0, 0])
+
+
+def test_bidirectional_has_no_causal_realisation():
+    s = ModalSystem([0.5], [[1.0]], [[1.0]], dt=1, C_backward=[[2.0]])
+    with pytest.raises(mor.StateDimensionError, match="bidirectional"):
+        s.to_statespace()
+    assert s.backward_part().C[0, 0] == 2.0
+
+
+def test_impulse_response_of_one_mode():
+    s = ModalSystem([0.5], [[2.0]], [[3.0]], [[1.0]], dt=1)
+    h = s.impulse_response(5)[:, 0, 0]
+    assert np.allclose(h, [1.0, 6.0, 3.0, 1.5, 0.75])

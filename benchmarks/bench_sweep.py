@@ -1,6 +1,6 @@
 """Sweep benchmark: 10 methods × 20 ratios in one batched pass vs one evaluation per plan.
 
-Run: ``.venv/bin/python benchmarks/bench_sweep.py [--layers 4 --d-model 32 --state 16 ...]``
+Run: ``.venv/bin/python benchmarks/bench_sweep.py [--layers 2 --d-model 16 --state 8 ...]``
 
 Both paths evaluate the same 200 KeepPlans of a random S5 stack on the same random test
 set and must give the same accuracies (checked).  The naive path is what a user would
@@ -33,12 +33,12 @@ from ssm_bridge import (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--d-model", type=int, default=32)
-    parser.add_argument("--state", type=int, default=16, help="stored modes per layer (P)")
-    parser.add_argument("--length", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--d-model", type=int, default=16)
+    parser.add_argument("--state", type=int, default=8, help="stored modes per layer (P)")
+    parser.add_argument("--length", type=int, default=64)
     parser.add_argument("--examples", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--classes", type=int, default=10)
     args = parser.parse_args()
 

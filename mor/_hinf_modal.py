@@ -36,6 +36,7 @@ from mor.systems import ModalSystem, real_block_form
 _MAX_LEVEL_SET_STEPS = 30
 _CANDIDATE_MODES = 24
 _GRID_POINTS = 24
+_REFINED_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,21 @@ def _candidate_frequencies(ct: _CTModal) -> np.ndarray:
     return np.unique(np.concatenate([[0.0], resonances, grid]))
 
 
+def _local_bracket(poles: np.ndarray, points: np.ndarray, k: int) -> tuple[float, float]:
+    """A bracket around ``points[k]`` of twice the distance from jω to the nearest pole.
+
+    That distance is the scale on which G(jω) varies there (a resonance's half-width), so
+    the bracket usually holds a single local maximum; it never passes the neighbours.
+    """
+    omega = float(points[k])
+    width = 2.0 * float(np.min(np.abs(1j * omega - poles)))
+    lo = max(omega - width, float(points[k - 1]) if k > 0 else 0.0, 0.0)
+    hi = omega + width
+    if k + 1 < points.size:
+        hi = min(hi, float(points[k + 1]))
+    return lo, hi
+
+
 def _refine(evaluator: _Evaluator, lo: float, hi: float, start: float, value: float):
     """Local maximisation of σ_max on [lo, hi] around ``start``.
 
@@ -216,9 +232,8 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
     gamma, peak = float(values[best]), float(candidates[best])
     if d_norm > gamma:
         gamma, peak = d_norm, math.inf
-    for k in np.argsort(-values)[:1]:
-        lo = candidates[k - 1] if k > 0 else 0.0
-        hi = candidates[k + 1] if k + 1 < candidates.size else candidates[k] * 2.0 + 1.0
+    for k in np.argsort(-values)[:_REFINED_CANDIDATES]:
+        lo, hi = _local_bracket(ct.poles, candidates, int(k))
         w, v = _refine(evaluator, lo, hi, float(candidates[k]), float(values[k]))
         if v > gamma:
             gamma, peak = v, w
@@ -237,8 +252,7 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
         k = int(np.argmax(vals))
         if vals[k] <= level:
             break  # the crossings were round-off: nothing exceeds the level
-        lo = probes[k - 1] if k > 0 else 0.0
-        hi = probes[k + 1] if k + 1 < probes.size else probes[k] * 2.0 + 1.0
+        lo, hi = _local_bracket(ct.poles, probes, k)
         peak, gamma = _refine(evaluator, lo, hi, float(probes[k]), float(vals[k]))
     else:
         raise NormComputationError(

@@ -23,7 +23,10 @@ states:
     ``h[c, t] = Σ_{s≤t} λ̄^{t−s} bu[c, s]`` (one batched matrix product per chunk, no
     dependent steps: suited to matrix units; ``T`` times more arithmetic).
 ``"auto"``
-    ``"chunked"`` (measured fastest on CPU; see ``benchmarks/bench_inference.py``).
+    ``"sequential"`` on CPU, where it was measured fastest (one pass over the data, well
+    vectorised over states; ``benchmarks/bench_inference.py --method``), and
+    ``"chunked_matmul"`` on accelerators, where one step per kernel launch would be slow
+    and the few large batched products suit the hardware (expected, not yet measured).
 
 :func:`s5_ssm_apply` is the whole SSM part of an S5 layer (``B̄u``, both scan directions,
 ``2·Re(C x)`` and ``D ⊙ u``) in real arithmetic with padded state sizes: two real matrix
@@ -52,7 +55,7 @@ DEFAULT_CHUNK = 32
 
 
 class ScanMethodError(ValueError):
-    """An unknown scan method, or a chunk length / padding that is not a positive integer."""
+    """An unknown scan method, a chunk length below 2, or a padding below 1."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,27 +151,32 @@ def _sequential(a: _Pair, b: _Pair, *, unroll: int = 1) -> _Pair:
 
 def _toeplitz_within(a: _Pair, bc: _Pair, t: int) -> _Pair:
     """``h[c, t] = Σ_{s≤t} a^{t−s} b[c, s]`` for b of shape (C, T, *rest) (dense form)."""
-    pw = _powers(a, t - 1) if t > 1 else None
-    one = jnp.ones_like(a[0])
-    lag_r = [one] + ([] if pw is None else list(pw[0]))
-    lag_i = None
-    if a[1] is not None:
-        lag_i = [jnp.zeros_like(a[1])] + ([] if pw is None else list(pw[1]))
-    # M[t, s] = a^(t−s) for t ≥ s, else 0
-    idx = [[(ti - si) if ti >= si else -1 for si in range(t)] for ti in range(t)]
+    ones = jnp.ones((1, *a[0].shape), a[0].dtype)
+    if t > 1:
+        pw = _powers(a, t - 1)
+        lag_r = jnp.concatenate([ones, pw[0]])
+        lag_i = None if pw[1] is None else jnp.concatenate([jnp.zeros_like(ones), pw[1]])
+    else:
+        lag_r, lag_i = ones, (None if a[1] is None else jnp.zeros_like(ones))
+    # M[t, s] = a^(t−s) for t ≥ s, else 0: one gather from the lags a^0 .. a^(T−1)
+    diff = jnp.arange(t)[:, None] - jnp.arange(t)[None, :]
+    lower = (diff >= 0).reshape(t, t, *(1,) * a[0].ndim)
+
+    # contract over s; the axes where ``a`` varies are batch axes of the product, the axes
+    # where it is broadcast (size 1, e.g. a batch of sequences) stay free: M is never
+    # materialised over them
+    shared = [i for i in range(a[0].ndim) if a[0].shape[i] != 1]
+    letters = "abdefghijklmnopqruvwxyz"[: bc[0].ndim - 2]
+    spec = f"ts{''.join(letters[i] for i in shared)},cs{letters}->ct{letters}"
 
     def build(lags):
-        zero = jnp.zeros_like(lags[0])
-        return jnp.stack([jnp.stack([lags[k] if k >= 0 else zero for k in row]) for row in idx])
+        m = jnp.where(lower, lags[jnp.clip(diff, 0, None)], 0)  # (T, T, *a.shape)
+        return m.reshape(t, t, *(a[0].shape[i] for i in shared))
 
-    m = (build(lag_r), None if lag_i is None else build(lag_i))  # (T, T, *a.shape)
-    rest = bc[0].ndim - 2
-    letters = "abdefghijklmnopqruvwxyz"[:rest]
-    spec = f"ts{letters},cs{letters}->ct{letters}"
+    m = (build(lag_r), None if lag_i is None else build(lag_i))
 
     def mm(x, y):
-        return jnp.einsum(spec, jnp.broadcast_to(x, (t, t, *bc[0].shape[2:])), y,
-                          precision=jax.lax.Precision.HIGHEST)
+        return jnp.einsum(spec, x, y, precision=jax.lax.Precision.HIGHEST)
 
     if m[1] is None and bc[1] is None:
         return mm(m[0], bc[0]), None
@@ -220,8 +228,8 @@ def _check_method(method: str, chunk: int | None) -> tuple[str, int]:
         )
     if chunk is None:
         chunk = DEFAULT_CHUNK
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ScanMethodError(f"chunk must be a positive integer; got {chunk!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 2:
+        raise ScanMethodError(f"chunk must be an integer ≥ 2; got {chunk!r}")
     return method, chunk
 
 
@@ -259,7 +267,7 @@ def diagonal_recurrence(
         Kernel (see the module docstring).  The default is the official S5 form; all give
         the same states up to float32 rounding.
     chunk : int, optional
-        Chunk length of the chunked kernels (default 32).  Any ``L`` is accepted (the last
+        Chunk length (≥ 2) of the chunked kernels (default 32).  Any ``L`` is accepted (the last
         chunk is zero-padded internally).
 
     Returns
@@ -269,7 +277,7 @@ def diagonal_recurrence(
     Raises
     ------
     ScanMethodError
-        Unknown ``method`` or a non-positive ``chunk``.
+        Unknown ``method`` or a ``chunk`` below 2.
 
     Examples
     --------
@@ -354,7 +362,7 @@ def s5_ssm_apply(
     Raises
     ------
     ScanMethodError
-        Unknown ``method``, or a non-positive ``chunk`` or ``pad_multiple``.
+        Unknown ``method``, a ``chunk`` below 2 or a non-positive ``pad_multiple``.
     ValueError
         Shapes of ``lambda_bar``, ``b_bar``, ``c``, ``c_backward``, ``d``, ``u`` disagree.
 

@@ -248,7 +248,8 @@ class CertificateReport:
             for b in lc.bounds:
                 exact = lc.exact_hinf if b.norm == "hinf" else lc.exact_h2
                 tight = "" if not b.value or exact is None else f"{exact / b.value:.3g}"
-                holds = {True: "yes", False: "NO", None: "unknown"}[b.holds]
+                holds = "n/a" if b.value is None else {True: "yes", False: "NO",
+                                                        None: "unknown"}[b.holds]
                 lines.append(
                     f"{lc.layer:>5} {pruned:>9} {b.name:<26} {b.norm:<4} {_fmt(b.value):>12} "
                     f"{_fmt(exact):>12} {tight:>11} {'yes' if b.valid else 'no':<5} {holds:<7}"
@@ -351,8 +352,12 @@ def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol) -> LayerCertificate:
         return LayerCertificate(layer, ratio, n, 0, 0.0, 0.0, tuple(zero),
                                 notes=("nothing pruned: the error is zero",))
     err = error_system(sys, pruned)
-    exact_hinf, hinf_reason = _checked(hinf_norm, err, tol=tol)
-    exact_h2, h2_reason = _checked(h2_norm, err)
+    if _b.modal_triangle(err) == 0.0:
+        # Every pruned unit has C_i B_i = 0: the error system is identically zero.
+        exact_hinf, hinf_reason, exact_h2, h2_reason = 0.0, None, 0.0, None
+    else:
+        exact_hinf, hinf_reason = _checked(hinf_norm, err, tol=tol)
+        exact_h2, h2_reason = _checked(h2_norm, err)
     proved = _b.published_form_is_proved(err)
     why_not = None if proved else (
         "as published this counts a conjugate pair once"

@@ -38,6 +38,12 @@ S4D_UNI = S4DConfig(
 
 
 @pytest.fixture(scope="session")
+def seq_runner():
+    """:func:`run_seq`, the Flax SSM of one layer (compiled once per config and layer)."""
+    return run_seq
+
+
+@pytest.fixture(scope="session")
 def s5_model():
     variables = random_variables(S5_BIDIR, seed=1)
     x, y = labelled_data(variables, S5_BIDIR)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import mor
 import numpy as np
 import pytest
 
-from ssm_bridge import ConfigError, apply, extract, log_probabilities
+import mor
+from ssm_bridge import (
+    ConfigError,
+    S4DConfig,
+    apply,
+    extract,
+    log_probabilities,
+    random_variables,
+)
 
 
 @pytest.fixture(params=["s5_model", "s4d_model"])
@@ -90,14 +97,8 @@ def test_plans_for_another_model_are_refused(s5_model):
         apply(variables, config, mor.prune(systems, "aire", 0.3), mode="drop")
 
 
-def test_balanced_plans_cannot_be_applied_to_a_tree(s4d_model):
-    variables, config, _, _ = s4d_model
-    cfg1 = config.with_state_sizes((1, 1))
-    import dataclasses
-
-    small = dataclasses.replace(cfg1, d_model=2)
-    from ssm_bridge import random_variables
-
+def test_balanced_plans_cannot_be_applied_to_a_tree():
+    small = S4DConfig(d_model=2, n_layers=2, state_sizes=1)
     v = random_variables(small, seed=0)
     plan = mor.prune(extract(v, small), "balanced_truncation", 0.5)
     with pytest.raises(mor.PlanMismatchError, match="balanced"):

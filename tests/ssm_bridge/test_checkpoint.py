@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import jax
-import mor
 import numpy as np
 import pytest
 
+import mor
 from ssm_bridge import (
     CheckpointError,
     LayoutError,

@@ -6,11 +6,10 @@ import dataclasses
 
 import control
 import jax.numpy as jnp
-import mor
 import numpy as np
 import pytest
-from conftest import run_seq
 
+import mor
 from ssm_bridge import LayoutError, S4DConfig, S5Config, extract, random_variables
 
 LENGTH = 24
@@ -26,7 +25,7 @@ def simulate(sys: mor.ModalSystem, u: np.ndarray) -> np.ndarray:
     return y
 
 
-def check_agreement(config, variables, seed):
+def check_agreement(run_seq, config, variables, seed):
     systems = extract(variables, config)
     assert [s.nunits for s in systems] == list(config.nunits)
     u = np.random.default_rng(seed).standard_normal((2, LENGTH, config.d_model))
@@ -42,22 +41,22 @@ def check_agreement(config, variables, seed):
 @pytest.mark.parametrize("discretization", ["zoh", "bilinear"])
 @pytest.mark.parametrize("conj_sym", [True, False])
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_s5_layers_match_python_control(bidirectional, conj_sym, discretization):
+def test_s5_layers_match_python_control(seq_runner, bidirectional, conj_sym, discretization):
     config = S5Config(
         d_model=4, n_layers=2, state_sizes=(5, 3), d_input=1, n_classes=2,
         bidirectional=bidirectional, conj_sym=conj_sym, discretization=discretization,
         dt_min=0.05, dt_max=0.8,
     )
-    check_agreement(config, random_variables(config, seed=3), seed=4)
+    check_agreement(seq_runner, config, random_variables(config, seed=3), seed=4)
 
 
-def test_clip_eigs_and_step_rescale_are_extracted_as_the_forward_pass_uses_them():
+def test_clip_eigs_and_step_rescale_are_extracted_as_the_forward_pass_uses_them(seq_runner):
     config = S5Config(d_model=4, n_layers=1, state_sizes=4, d_input=1, n_classes=2,
                       clip_eigs=True, step_rescale=0.7, dt_min=0.05, dt_max=0.8)
     variables = random_variables(config, seed=5)
     seq = variables["params"]["encoder"]["layers_0"]["seq"]
     seq["Lambda_re"][0] = 0.3  # unstable before clipping
-    check_agreement(config, variables, seed=6)
+    check_agreement(seq_runner, config, variables, seed=6)
     lam = extract(variables, config)[0].log_poles[0] / (0.7 * np.exp(seq["log_step"][0, 0]))
     assert lam.real == pytest.approx(-1e-4, rel=1e-6)
     unclipped = dataclasses.replace(config, clip_eigs=False)
@@ -66,12 +65,12 @@ def test_clip_eigs_and_step_rescale_are_extracted_as_the_forward_pass_uses_them(
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_s4d_layers_match_python_control(bidirectional):
+def test_s4d_layers_match_python_control(seq_runner, bidirectional):
     config = S4DConfig(d_model=3, n_layers=2, state_sizes=(3, 2), d_input=1, n_classes=2,
                        bidirectional=bidirectional,
                        discretization="bilinear" if bidirectional else "zoh",
                        dt_min=0.05, dt_max=0.8)
-    check_agreement(config, random_variables(config, seed=7), seed=8)
+    check_agreement(seq_runner, config, random_variables(config, seed=7), seed=8)
 
 
 def raw_scores(seq, config):
@@ -128,5 +127,6 @@ def test_extract_names_layer_and_parameter_of_a_broken_tree():
         extract(variables, config)
     variables = random_variables(config, seed=0)
     variables["params"]["encoder"]["layers_0"]["seq"]["B"] = np.zeros((3, 5, 2), np.float32)
-    with pytest.raises(LayoutError, match=r"layer 0 .*B has shape \(3, 5, 2\); expected \(3, 4, 2\)"):
+    expected = r"layer 0 .*B has shape \(3, 5, 2\); expected \(3, 4, 2\)"
+    with pytest.raises(LayoutError, match=expected):
         extract(variables, config)

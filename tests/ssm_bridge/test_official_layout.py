@@ -71,7 +71,8 @@ def official_forward(variables, x, step_rescale=1.0):
         for i in range(LAYERS):
             lp, ls = p["encoder"][f"layers_{i}"], s["encoder"][f"layers_{i}"]["norm"]
             skip = h
-            h = (h - ls["mean"]) / np.sqrt(ls["var"] + 1e-5) * lp["norm"]["scale"] + lp["norm"]["bias"]
+            h = (h - ls["mean"]) / np.sqrt(ls["var"] + 1e-5)
+            h = h * lp["norm"]["scale"] + lp["norm"]["bias"]
             q = {k: v.astype(np.float64) for k, v in lp["seq"].items()}
             lam = q["Lambda_re"] + 1j * q["Lambda_im"]
             b_tilde = q["B"][..., 0] + 1j * q["B"][..., 1]

@@ -9,6 +9,8 @@ real mistake (a missing carry or a wrong power moves states by O(S)).
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -73,30 +75,32 @@ CASES = [  # (L, P, chunk, pole kind): L below, equal to, not a multiple of, and
 ]
 
 
-@pytest.mark.parametrize("method", FAST)
-@pytest.mark.parametrize("reverse", [False, True])
+@partial(jax.jit, static_argnames=("chunk",))
+def every_method(lam, bu, *, chunk):
+    """All kernels, both directions, in one compilation: {(method, reverse): states}."""
+    return {(m, r): diagonal_recurrence(lam, bu, reverse=r, method=m, chunk=chunk)
+            for m in METHODS for r in (False, True)}
+
+
 @pytest.mark.parametrize(("length", "p", "chunk", "kind"), CASES)
-def test_method_equals_reference_and_float64(method, reverse, length, p, chunk, kind):
+def test_every_method_equals_reference_and_float64(length, p, chunk, kind):
     rng = np.random.default_rng(length * 31 + p)
     lam = poles(rng, p, kind=kind)
     bu = inputs(rng, length, p, complex_=kind != "real")
-    exact, scale = recurrence64(lam, bu, reverse=reverse)
-    ref = np.asarray(recur(lam, bu, reverse=reverse))
-    got = np.asarray(recur(lam, bu, reverse=reverse, method=method, chunk=chunk))
-    assert got.shape == bu.shape
-    assert got.dtype == ref.dtype
-    assert np.all(np.abs(ref - exact) <= RTOL * scale)  # the reference itself
-    assert np.all(np.abs(got - exact) <= RTOL * scale)
-    assert np.all(np.abs(got - ref) <= 2 * RTOL * scale)
+    out = every_method(lam, bu, chunk=chunk)
+    for reverse in (False, True):
+        exact, scale = recurrence64(lam, bu, reverse=reverse)
+        ref = np.asarray(out["associative", reverse])
+        assert np.all(np.abs(ref - exact) <= RTOL * scale)  # the reference itself
+        for method in FAST:
+            got = np.asarray(out[method, reverse])
+            assert got.shape == bu.shape
+            assert got.dtype == ref.dtype, method
+            assert np.all(np.abs(got - exact) <= RTOL * scale), (method, reverse)
+            assert np.all(np.abs(got - ref) <= 2 * RTOL * scale), (method, reverse)
 
 
 _HYP_L, _HYP_P, _HYP_CHUNK = 45, 4, 4  # fixed shapes: every example reuses one compilation
-
-
-@jax.jit
-def _all_methods(lam, bu):
-    return {(m, r): diagonal_recurrence(lam, bu, reverse=r, method=m, chunk=_HYP_CHUNK)
-            for m in METHODS for r in (False, True)}
 
 
 @given(
@@ -110,7 +114,7 @@ def test_property_every_method_matches_float64(mags, phases, seed):
     lam = (np.array(mags) * np.exp(1j * np.array(phases))).astype(np.complex64)
     bu = inputs(np.random.default_rng(seed), _HYP_L, _HYP_P)
     exact = {r: recurrence64(lam, bu, reverse=r) for r in (False, True)}
-    for (method, reverse), got in _all_methods(lam, bu).items():
+    for (method, reverse), got in every_method(lam, bu, chunk=_HYP_CHUNK).items():
         want, scale = exact[reverse]
         assert np.all(np.abs(np.asarray(got) - want) <= RTOL * scale), (method, reverse)
 
@@ -144,7 +148,7 @@ def test_empty_sequence():
 
 
 def test_gradients_match_reference():
-    # the chunked kernel (inner scan, chunked carry) differentiates like the reference
+    # the chunked kernel (inner scan, chunked carry) differentiates like the plain scan
     rng = np.random.default_rng(4)
     lam = jnp.asarray(poles(rng, 3, kind="mixed"))
     bu = jnp.asarray(inputs(rng, 20, 3))
@@ -154,7 +158,7 @@ def test_gradients_match_reference():
         return jnp.sum(jnp.abs(x) ** 2)
 
     grad = jax.jit(jax.grad(loss, argnums=(0, 1)), static_argnums=2)
-    g_ref = grad(lam, bu, "associative")
+    g_ref = grad(lam, bu, "sequential")
     g = grad(lam, bu, "chunked")
     for a, b in zip(g, g_ref, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4,
@@ -166,8 +170,9 @@ def test_bad_method_and_chunk_raise_value_errors():
     bu = np.ones((3, 1), np.float32)
     with pytest.raises(ScanMethodError, match="unknown scan method 'fft'"):
         diagonal_recurrence(lam, bu, method="fft")
-    with pytest.raises(ValueError, match="chunk must be a positive integer"):
-        diagonal_recurrence(lam, bu, method="chunked", chunk=0)
+    for chunk in (0, 1, 2.0, True):  # chunk 1 would never shorten the sequence
+        with pytest.raises(ValueError, match="chunk must be an integer ≥ 2"):
+            diagonal_recurrence(lam, bu, method="chunked", chunk=chunk)
     assert issubclass(ScanMethodError, ValueError)
 
 
@@ -189,7 +194,7 @@ def s5_ssm64(lam, b, c, d, u, *, c_backward=None, conj_sym=True):
 
 def random_layer(rng, p, h):
     lam = (rng.uniform(0.3, 0.999, p) * np.exp(1j * rng.uniform(-np.pi, np.pi, p)))
-    lam[:2] = [1 - 1e-5, 1e-4 + 0j][: min(2, p)] if p >= 2 else lam[:2]
+    lam[: min(2, p)] = np.array([1 - 1e-5, 1e-4])[: min(2, p)]  # slow and fast modes
 
     def cplx(*shape):
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
@@ -198,36 +203,41 @@ def random_layer(rng, p, h):
             rng.standard_normal(h).astype(np.float32), cplx(h, p) / np.sqrt(p))
 
 
-@pytest.mark.parametrize("method", METHODS)
+@partial(jax.jit, static_argnames=("conj_sym",))
+def fused_every_method(lam, b, c, d, u, cb, *, conj_sym):
+    return {m: s5_ssm_apply(lam, b, c, d, u, c_backward=cb, conj_sym=conj_sym, method=m, chunk=16)
+            for m in METHODS}
+
+
 @pytest.mark.parametrize(("bidirectional", "conj_sym", "p"), [
     (True, True, 13),   # padded to 16
     (False, True, 8),   # no padding needed
     (True, False, 1),
 ])
-def test_fused_ssm_equals_float64_loop(method, bidirectional, conj_sym, p):
+def test_fused_ssm_equals_float64_loop(bidirectional, conj_sym, p):
     rng = np.random.default_rng(p)
     h, length, batch = 6, 70, 2  # L = 70: not a multiple of the chunk (16)
     lam, b, c, d, cb = random_layer(rng, p, h)
     cb = cb if bidirectional else None
     u = rng.standard_normal((batch, length, h)).astype(np.float32)
-    y = np.asarray(fused(lam, b, c, d, u, c_backward=cb, conj_sym=conj_sym, method=method,
-                         chunk=16))
-    assert y.shape == u.shape
-    assert y.dtype == np.float32
     want = np.stack([s5_ssm64(lam, b, c, d, u[i], c_backward=cb, conj_sym=conj_sym)
                      for i in range(batch)])
     # scale: the output magnitude the float32 products and sums work at
     tol = 1e-5 * (np.max(np.abs(want)) + 1.0) * np.sqrt(p)
-    np.testing.assert_allclose(y, want, rtol=0, atol=tol)
+    for method, y in fused_every_method(lam, b, c, d, u, cb, conj_sym=conj_sym).items():
+        y = np.asarray(y)
+        assert y.shape == u.shape
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y, want, rtol=0, atol=tol, err_msg=method)
 
 
 def test_fused_ssm_unbatched_and_padding_are_inert():
     rng = np.random.default_rng(9)
     lam, b, c, d, cb = random_layer(rng, 7, 5)
     u = rng.standard_normal((33, 5)).astype(np.float32)
-    y1 = np.asarray(s5_ssm_apply(lam, b, c, d, u, c_backward=cb, pad_multiple=1))
-    y16 = np.asarray(s5_ssm_apply(lam, b, c, d, u, c_backward=cb, pad_multiple=16))
-    yb = np.asarray(s5_ssm_apply(lam, b, c, d, u[None], c_backward=cb))[0]
+    y1 = np.asarray(fused(lam, b, c, d, u, c_backward=cb, pad_multiple=1))
+    y16 = np.asarray(fused(lam, b, c, d, u, c_backward=cb, pad_multiple=16))
+    yb = np.asarray(fused(lam, b, c, d, u[None], c_backward=cb))[0]
     want = s5_ssm64(lam, b, c, d, u, c_backward=cb)
     tol = 1e-5 * (np.max(np.abs(want)) + 1.0) * np.sqrt(7)
     for y in (y1, y16, yb):

@@ -34,9 +34,9 @@ from mor.exceptions import NormComputationError
 from mor.systems import ModalSystem, real_block_form
 
 _MAX_LEVEL_SET_STEPS = 30
-_CANDIDATE_MODES = 24
-_GRID_POINTS = 24
-_REFINED_CANDIDATES = 3
+_CANDIDATE_MODES = 16
+_GRID_POINTS = 16
+_REFINED_CANDIDATES = 1
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _refine(evaluator: _Evaluator, lo: float, hi: float, start: float, value: fl
 
     s_lo, s_hi = slope(lo), slope(hi)
     if s_lo > 0 > s_hi:
-        root = brentq(slope, lo, hi, xtol=1e-13 * max(hi, 1e-300), rtol=1e-15, maxiter=60)
+        root = brentq(slope, lo, hi, xtol=1e-8 * (hi - lo), rtol=1e-15, maxiter=60)
         slope(root)
         return best
     res = minimize_scalar(

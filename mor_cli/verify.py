@@ -22,7 +22,9 @@ def _ratios(text: str) -> list[float]:
     try:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"--ratios expects numbers separated by commas: {err}")
+        raise argparse.ArgumentTypeError(
+            f"--ratios expects numbers separated by commas: {err}"
+        ) from err
     if not values:
         raise argparse.ArgumentTypeError("--ratios expects at least one number")
     return values

@@ -43,6 +43,7 @@ __all__ = [
     "aire_certificate_published",
     "aire_kappa",
     "directional_gains",
+    "drop_zero_units",
     "energy_estimate_published",
     "h2_triangle",
     "last_eq4_published",
@@ -60,6 +61,19 @@ GELU_TANH_LIPSCHITZ: float = 1.1289930686616572
 """Lipschitz constant of the tanh approximation of GELU (``jax.nn.gelu``'s default,
 used by S5 through ``flax.linen.gelu``), ≈ 1.128993; computed numerically
 (max of the derivative on a 6e-6 grid, refined) and checked in the tests."""
+
+
+def drop_zero_units(sys: ModalSystem) -> ModalSystem:
+    """The same transfer function without the units whose ``C_i B_i`` (and ``C_b,i B_i``) vanish.
+
+    Such units contribute nothing to G; removing them is exact and sidesteps
+    mor.hinf_norm failures on systems padded with zero units.  Keeps at least one unit.
+    """
+    forward, backward = directional_gains(sys)
+    live = np.flatnonzero((forward + backward) > 0)
+    if live.size == sys.nunits:
+        return sys
+    return sys.subsystem(live if live.size else [0])
 
 
 def _multiplicity(sys: ModalSystem) -> np.ndarray:

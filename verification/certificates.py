@@ -312,7 +312,7 @@ def _checked(fn, *args, **kwargs) -> tuple[float | None, str | None]:
             warnings.simplefilter("error", RuntimeWarning)
             value = float(fn(*args, **kwargs))
     except (MORError, np.linalg.LinAlgError, FloatingPointError, RuntimeWarning,
-            ArithmeticError) as err:
+            ArithmeticError, RuntimeError) as err:  # RuntimeError: scipy non-convergence
         return None, f"{getattr(fn, '__name__', 'norm')} failed: {err}"
     if not math.isfinite(value):
         return None, f"{getattr(fn, '__name__', 'norm')} returned {value}"
@@ -356,8 +356,13 @@ def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol) -> LayerCertificate:
         # Every pruned unit has C_i B_i = 0: the error system is identically zero.
         exact_hinf, hinf_reason, exact_h2, h2_reason = 0.0, None, 0.0, None
     else:
-        exact_hinf, hinf_reason = _checked(hinf_norm, err, tol=tol)
-        exact_h2, h2_reason = _checked(h2_norm, err)
+        live = _b.drop_zero_units(err)  # exact: those units contribute nothing
+        exact_hinf, hinf_reason = _checked(hinf_norm, live, tol=tol)
+        if exact_hinf is None and not live.bidirectional:
+            # the modal method did not converge: fall back to the reference, AB13DD
+            exact_hinf, slicot_reason = _checked(hinf_norm, live, tol=tol, method="slicot")
+            hinf_reason = None if exact_hinf is not None else f"{hinf_reason}; {slicot_reason}"
+        exact_h2, h2_reason = _checked(h2_norm, live)
     proved = _b.published_form_is_proved(err)
     why_not = None if proved else (
         "as published this counts a conjugate pair once"

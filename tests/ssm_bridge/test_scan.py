@@ -2,9 +2,10 @@
 
 Tolerances are float32 ones, scaled by the natural magnitude of each state,
 ``S[k] = Σ_j |λ̄|^{k−j} |bu[j]|`` (float64): every kernel sums the same terms in float32, so
-its error is a modest multiple of ``eps32 · S``.  ``RTOL = 2e-5`` ≈ 170 eps32 covers the
-rounding growth of sums of up to ~1000 terms (|λ̄| ≈ 1) and is still ~1000× smaller than any
-real mistake (a missing carry or a wrong power moves states by O(S)).
+its error is a modest multiple of ``eps32 · S``.  Measured worst cases (L = 1000, |λ̄| within
+1e-6 of 1): 5.1e-7·S for the reference associative scan, 2.1e-7·S for the other kernels.
+``RTOL = 5e-6`` (≈ 80 eps32) leaves a 10× margin over the reference and is still ~10⁵× smaller
+than any real mistake (a missing carry or a wrong power moves states by O(S)).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from ssm_bridge.scan import METHODS, ScanMethodError, diagonal_recurrence, s5_ssm_apply
 
-RTOL = 2e-5
+RTOL = 5e-6
 FAST = [m for m in METHODS if m != "associative"]
 
 # jitted once per (shape, options): one XLA compilation instead of op-by-op dispatch

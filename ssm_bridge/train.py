@@ -1,0 +1,516 @@
+"""Training S5 and S4D stacks on the bundled tasks (optax AdamW, jitted step, seeded).
+
+Conventions (as the official S5 training code, Smith et al. 2023, ``s5/train_helpers.py``):
+
+- two parameter groups (``optax.multi_transform``): the SSM parameters
+  ``Lambda_re, Lambda_im, B, log_step`` use Adam with the smaller ``ssm_lr`` and **no**
+  weight decay; every other parameter uses AdamW with ``lr`` and ``weight_decay``;
+- both learning rates follow a linear warm-up over ``warmup_fraction`` of the steps, then a
+  cosine decay to 0;
+- BatchNorm statistics are updated in training mode (``mutable=["batch_stats"]``); dropout
+  draws from an explicit PRNG key folded with the step number;
+- the loss is the mean negative log-likelihood of the model's log-probabilities.
+
+Everything random derives from ``seed`` (parameter init, batch order, dropout), so the same
+preset and seed give the same checkpoint on the same machine and software.
+
+Token tasks (ListOps) are fed as one-hot vectors (``d_input = vocab_size``): the encoder
+Dense on a one-hot vector is an embedding lookup, so the S5/S4D models need no change.
+Use :func:`model_inputs` to turn a :class:`~ssm_bridge.data.TaskData` split into model inputs.
+
+Library code logs (``logging``) and never prints; the ``mor train`` command prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ssm_bridge.config import StackConfig
+from ssm_bridge.data import TaskData, load_task
+from ssm_bridge.errors import BridgeError
+from ssm_bridge.presets import Preset, get_preset
+
+__all__ = [
+    "METADATA_FORMAT",
+    "SSM_PARAMETERS",
+    "TrainError",
+    "TrainResult",
+    "fit",
+    "load_run_metadata",
+    "make_optimizer",
+    "model_inputs",
+    "save_run",
+    "train",
+]
+
+log = logging.getLogger(__name__)
+
+#: Leaf names trained with ``ssm_lr`` and no weight decay (S5 convention).
+SSM_PARAMETERS: tuple[str, ...] = ("Lambda_re", "Lambda_im", "B", "log_step")
+#: Version tag of the metadata JSON written beside a trained checkpoint.
+METADATA_FORMAT = "ssm_bridge.train/1"
+#: File names inside a run directory written by :func:`save_run`.
+CHECKPOINT_NAME = "model.msgpack"
+METADATA_NAME = "model.meta.json"
+
+
+class TrainError(BridgeError):
+    """Training cannot run as asked (bad epochs, too little data for one batch, ...)."""
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` / :func:`fit` return.
+
+    Attributes
+    ----------
+    variables : dict
+        Trained ``{"params", "batch_stats"}`` (numpy).
+    config : S5Config or S4DConfig
+    metadata : dict
+        Task, options, seed, preset, test accuracy/loss, wall time, history (JSON-ready).
+    state : dict
+        The train state's state dict (``step``, ``params``, ``opt_state``, ``batch_stats``).
+    path : pathlib.Path or None
+        The run directory, when saved.
+    """
+
+    variables: dict
+    config: StackConfig
+    metadata: dict
+    state: dict = field(repr=False, default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def test_accuracy(self) -> float:
+        return float(self.metadata["test_accuracy"])
+
+
+# --------------------------------------------------------------------------- inputs
+def model_inputs(data: TaskData, split: str = "test") -> np.ndarray:
+    """The array a model trained by :func:`train` on ``data``'s task takes as input.
+
+    Continuous tasks: ``x_<split>`` unchanged, float32 ``(n, L, d_input)``. Token tasks:
+    one-hot float32 ``(n, L, vocab_size)`` (padding id 0 is its own one-hot vector).
+
+    Parameters
+    ----------
+    data : TaskData
+    split : {"train", "test"}
+    """
+    if split not in ("train", "test"):
+        raise TrainError(f"split = {split!r}; expected 'train' or 'test'")
+    x = data.x_train if split == "train" else data.x_test
+    return _encode(x, data.vocab_size)
+
+
+def _encode(x: np.ndarray, vocab_size: int | None) -> np.ndarray:
+    if vocab_size is None:
+        return np.asarray(x, np.float32)
+    return np.eye(vocab_size, dtype=np.float32)[np.asarray(x)]
+
+
+def _input_width(data: TaskData) -> int:
+    return data.d_input if data.vocab_size is None else int(data.vocab_size)
+
+
+# --------------------------------------------------------------------------- optimiser
+def _param_labels(params: Any) -> Any:
+    from flax import traverse_util
+
+    flat = traverse_util.flatten_dict(params)
+    labels = {k: ("ssm" if k[-1] in SSM_PARAMETERS else "regular") for k in flat}
+    return traverse_util.unflatten_dict(labels)
+
+
+def make_optimizer(preset: Preset, total_steps: int):
+    """AdamW (regular parameters) + Adam without weight decay (SSM parameters).
+
+    Both learning rates: linear warm-up from 0 over ``max(1, warmup_fraction·steps)`` steps,
+    then cosine decay to 0 at ``total_steps`` (``optax.warmup_cosine_decay_schedule``).
+
+    Returns
+    -------
+    optax.GradientTransformation
+    """
+    import optax
+
+    warmup = max(1, round(preset.warmup_fraction * total_steps))
+    decay = max(total_steps, warmup + 1)
+
+    def schedule(peak: float):
+        return optax.warmup_cosine_decay_schedule(0.0, peak, warmup, decay, end_value=0.0)
+
+    return optax.multi_transform(
+        {
+            "ssm": optax.adam(schedule(preset.ssm_lr)),
+            "regular": optax.adamw(schedule(preset.lr), weight_decay=preset.weight_decay),
+        },
+        _param_labels,
+    )
+
+
+# --------------------------------------------------------------------------- training
+def _make_step(model, has_stats: bool):
+    import jax
+    import jax.numpy as jnp
+
+    def step(state, x, y, key):
+        def loss_fn(params):
+            variables = {"params": params}
+            if has_stats:
+                variables["batch_stats"] = state.batch_stats
+            logp, updates = model.apply(
+                variables, x, rngs={"dropout": key}, mutable=["batch_stats"]
+            )
+            nll = -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+            return nll, (updates, logp)
+
+        (loss, (updates, logp)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params
+        )
+        new_stats = updates["batch_stats"] if has_stats else state.batch_stats
+        state = state.apply_gradients(grads=grads, batch_stats=new_stats)
+        acc = jnp.mean((jnp.argmax(logp, axis=-1) == y).astype(jnp.float32))
+        return state, loss, acc
+
+    return jax.jit(step, donate_argnums=(0,))
+
+
+def _use_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return bool(progress)
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def fit(
+    preset: Preset,
+    data: TaskData,
+    *,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train the model of ``preset`` on ``data`` and evaluate it on the test split.
+
+    Parameters
+    ----------
+    preset : Preset
+        Model size and optimiser settings (:func:`ssm_bridge.presets.get_preset`).
+    data : TaskData
+        Train and test sets (:func:`ssm_bridge.data.load_task`).
+    seed : int
+        Seed of the parameter init, the batch order and dropout.
+    progress : bool, optional
+        tqdm progress bar on stderr; default: only when stderr is a terminal.
+
+    Returns
+    -------
+    TrainResult
+        Not saved (``path`` is None); see :func:`save_run`.
+
+    Raises
+    ------
+    TrainError
+        ``epochs < 1``, or fewer training examples than one batch.
+    """
+    import jax
+    import jax.numpy as jnp
+    from flax.training import train_state
+    from tqdm.auto import tqdm
+
+    from ssm_bridge.evaluate import evaluate
+    from ssm_bridge.models import init_variables, make_model
+
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise TrainError(f"seed = {seed!r}; expected a non-negative integer")
+    if preset.epochs < 1:
+        raise TrainError(f"epochs = {preset.epochs}; expected at least 1")
+    x_train = model_inputs(data, "train")
+    y_train = np.asarray(data.y_train, np.int32)
+    batch = int(preset.batch_size)
+    steps_per_epoch = x_train.shape[0] // batch
+    if steps_per_epoch < 1:
+        raise TrainError(
+            f"{x_train.shape[0]} training examples are fewer than one batch of {batch}; "
+            "lower batch_size or raise n_train"
+        )
+    total = steps_per_epoch * preset.epochs
+    if preset.max_steps is not None:
+        total = min(total, int(preset.max_steps))
+    config = preset.model_config(d_input=_input_width(data), n_classes=data.n_classes)
+    model = make_model(config, training=True)
+    key = jax.random.PRNGKey(int(seed))
+    init_key, dropout_key = jax.random.split(key)
+    variables = init_variables(config, key=init_key)
+    has_stats = "batch_stats" in variables
+
+    class _State(train_state.TrainState):
+        batch_stats: Any = None
+
+    state = _State.create(
+        apply_fn=model.apply,
+        params=jax.tree_util.tree_map(jnp.asarray, variables["params"]),
+        tx=make_optimizer(preset, total),
+        batch_stats=(jax.tree_util.tree_map(jnp.asarray, variables["batch_stats"])
+                     if has_stats else None),
+    )
+    step_fn = _make_step(model, has_stats)
+    history: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=total, disable=not _use_progress(progress), desc=f"train {data.name}",
+               unit="step", leave=False, file=sys.stderr)
+    step = 0
+    try:
+        for epoch in range(preset.epochs):
+            if step >= total:
+                break
+            order = np.random.default_rng([int(seed), epoch]).permutation(x_train.shape[0])
+            losses: list[Any] = []
+            accs: list[Any] = []
+            for b in range(steps_per_epoch):
+                if step >= total:
+                    break
+                idx = order[b * batch:(b + 1) * batch]
+                state, loss, acc = step_fn(
+                    state, jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]),
+                    jax.random.fold_in(dropout_key, step),
+                )
+                losses.append(loss)
+                accs.append(acc)
+                step += 1
+                bar.update(1)
+            epoch_loss = float(np.mean(np.asarray(jax.device_get(losses))))
+            epoch_acc = float(np.mean(np.asarray(jax.device_get(accs))))
+            if not np.isfinite(epoch_loss):
+                raise TrainError(
+                    f"training diverged at epoch {epoch} (loss {epoch_loss}); lower lr/ssm_lr"
+                )
+            history.append({"epoch": epoch, "steps": len(losses), "train_loss": epoch_loss,
+                            "train_accuracy": epoch_acc,
+                            "first_loss": float(losses[0]), "last_loss": float(losses[-1])})
+            bar.set_postfix(loss=f"{epoch_loss:.3f}", acc=f"{epoch_acc:.3f}")
+            log.info("epoch %d: loss %.4f, train accuracy %.4f", epoch, epoch_loss, epoch_acc)
+    finally:
+        bar.close()
+    train_time = time.perf_counter() - t0
+    out_vars = {"params": jax.tree_util.tree_map(np.asarray, state.params)}
+    if has_stats:
+        out_vars["batch_stats"] = jax.tree_util.tree_map(np.asarray, state.batch_stats)
+    result = evaluate(out_vars, config, model_inputs(data, "test"), data.y_test,
+                      batch_size=preset.eval_batch_size)
+    wall = time.perf_counter() - t0
+    log.info("test accuracy %.4f (loss %.4f), %.1f s", result.accuracy, result.loss, wall)
+    from flax import serialization
+
+    state_dict = serialization.to_state_dict(state)
+    metadata = {
+        "format": METADATA_FORMAT,
+        "model": preset.model,
+        "task": data.name,
+        "task_options": _task_options(data),
+        "seed": int(seed),
+        "data_seed": int(data.seed),
+        "preset": preset.name,
+        "preset_fields": preset.to_dict(),
+        "input_encoding": "one_hot" if data.vocab_size is not None else "none",
+        "epochs": len(history),
+        "steps": step,
+        "test_accuracy": float(result.accuracy),
+        "test_loss": float(result.loss),
+        "n_test": int(result.count),
+        "n_train": int(data.n_train),
+        "eval_batch_size": int(preset.eval_batch_size),
+        "train_time_s": round(train_time, 2),
+        "wall_time_s": round(wall, 2),
+        "history": history,
+        "data": data.metadata(),
+        "versions": _versions(),
+    }
+    return TrainResult(variables=out_vars, config=config, metadata=metadata, state=state_dict)
+
+
+def _task_options(data: TaskData) -> dict[str, Any]:
+    """Keyword arguments that make ``load_task(data.name, seed=data.seed, **them)`` equal."""
+    from ssm_bridge.data import task_options
+
+    valid = set(task_options(data.name))
+    return {k: v for k, v in data.options.items() if k in valid}
+
+
+def _versions() -> dict[str, str]:
+    import flax
+    import jax
+    import optax
+
+    return {"jax": jax.__version__, "flax": flax.__version__, "optax": optax.__version__,
+            "numpy": np.__version__}
+
+
+# --------------------------------------------------------------------------- saving
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; choose another directory or pass --force")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory; remove it first")
+
+
+def save_run(
+    result: TrainResult,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    include_optimizer: bool = True,
+    name: str = "model",
+) -> Path:
+    """Write a run directory atomically: ``NAME.msgpack``, ``NAME.config.json``, ``NAME.meta.json``.
+
+    The files are written into a temporary directory beside ``out`` which is then renamed
+    to ``out``; an existing ``out`` is replaced only with ``force`` (and only after the new
+    one is complete). Nothing half-written is ever left at ``out``.
+
+    Parameters
+    ----------
+    result : TrainResult
+    out : path-like
+        Run directory to create.
+    force : bool
+        Replace an existing directory.
+    include_optimizer : bool
+        Store the whole train state (``step``, ``opt_state``), not only the variables.
+    name : str
+        File stem inside the directory.
+
+    Returns
+    -------
+    Path of the directory.
+
+    Raises
+    ------
+    FileExistsError
+        ``out`` exists and ``force`` is False.
+    """
+    from mor.plan import atomic_write_text
+    from ssm_bridge.checkpoint import save_checkpoint
+
+    out = Path(out).absolute()
+    _check_out(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run directory is ordinary
+        payload = result.state if include_optimizer and result.state else result.variables
+        save_checkpoint(tmp / f"{name}.msgpack", payload, result.config)
+        atomic_write_text(tmp / f"{name}.meta.json",
+                          json.dumps(result.metadata, indent=1, allow_nan=False))
+        if out.exists():
+            _check_out(out, force)
+            backup = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
+            os.replace(out, backup / "old")
+            os.replace(tmp, out)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result.path = out
+    return out
+
+
+def load_run_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata JSON beside a checkpoint (``X.msgpack`` → ``X.meta.json``) or in a run dir."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    meta = path.with_suffix("").with_name(path.with_suffix("").name + ".meta.json")
+    if not meta.is_file():
+        raise TrainError(f"no training metadata at {str(meta)!r}")
+    return json.loads(meta.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- entry point
+def train(
+    task: str,
+    *,
+    model: str = "s5",
+    preset: str | Preset = "cpu",
+    seed: int = 0,
+    epochs: int | None = None,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+    command: str | Sequence[str] | None = None,
+    data: TaskData | None = None,
+    include_optimizer: bool = True,
+) -> TrainResult:
+    """Train ``model`` on ``task`` with a preset; optionally save a run directory.
+
+    The Python counterpart of ``mor train TASK --model M --preset P --seed S --out DIR``.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`ssm_bridge.data.TASKS`.
+    model : {"s5", "s4d"}
+    preset : {"tiny", "cpu", "paper"} or Preset
+    seed : int
+        Seed of the data (split / generator) and of training.
+    epochs : int, optional
+        Override the preset's epoch count.
+    out : path-like, optional
+        Run directory (``model.msgpack``, ``model.config.json``, ``model.meta.json``),
+        written atomically; checked **before** training.
+    force : bool
+        Replace an existing ``out``.
+    progress : bool, optional
+        Progress bar (default: on a terminal).
+    command : str or list of str, optional
+        The command line recorded in the metadata.
+    data : TaskData, optional
+        Use these data instead of loading ``load_task(task, seed=seed, **preset.task_options)``.
+    include_optimizer : bool
+        Store the optimiser state too (default True).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    UnknownPresetError
+        Unknown task, model or preset (lists the valid names).
+    FileExistsError
+        ``out`` exists and ``force`` is False (raised before any training).
+    """
+    p = preset if isinstance(preset, Preset) else get_preset(task, preset, model=model)
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise TrainError(f"epochs = {epochs!r}; expected a positive integer")
+        p = p.with_overrides(epochs=epochs)
+    if out is not None:
+        _check_out(Path(out).absolute(), force)
+    if data is None:
+        data = load_task(task, seed=seed, **p.task_options)
+    elif data.name != task:
+        raise TrainError(f"data are for task {data.name!r}, not {task!r}")
+    result = fit(p, data, seed=seed, progress=progress)
+    if command is not None:
+        result.metadata["command"] = (command if isinstance(command, str)
+                                      else " ".join(str(c) for c in command))
+    if out is not None:
+        save_run(result, out, force=force, include_optimizer=include_optimizer)
+    return result

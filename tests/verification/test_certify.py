@@ -1,0 +1,116 @@
+"""certify: bounds vs exact norms on generated systems, bad input, serialisation."""
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mor
+from verification import CertificateError, certify, error_system
+from verification import bounds as B
+from verification import strategies as mst
+
+
+@given(mst.modal_systems(max_units=5, bidirectional=None), st.data())
+def test_valid_bounds_hold_on_generated_systems(sys, data):
+    plan = data.draw(mst.keep_plans(sys))
+    report = certify(sys, plan)
+    report.assert_valid_bounds_hold()
+    layer = report.layers[0]
+    if layer.npruned:
+        assert layer.exact_hinf is not None and layer.exact_h2 is not None
+
+
+def test_pair_counted_once_is_reported_not_valid():
+    # one conjugate pair at 0: G(z) = 2 Re(c b)/z; the published eq. 19 gives half of it
+    s = mor.ModalSystem([0.0, 0.5], [[1j], [1.0]], [[1j, 1.0]], dt=1, pair=[True, False])
+    plan = mor.KeepPlan("manual", ((1,),), (2,))
+    layer = certify(s, plan).layers[0]
+    assert layer.exact_hinf == pytest.approx(2.0)
+    published = layer.bound("aire_eq19_published")
+    assert published.valid is False and published.holds is False
+    assert layer.bound("aire_eq19").holds is True
+    assert layer.bound("modal_triangle").value == pytest.approx(2.0)
+
+
+def test_exact_error_cross_checked_with_slicot():
+    s = mor.ModalSystem([0.9, 0.5 + 0.4j, -0.3], [[1.0, 0.5], [0.3j, 1.0], [1.0, 0.0]],
+                        [[1.0, 0.2 - 1j, 0.5]], dt=1)
+    report = certify(s, mor.prune([s], "last", ratio=0.6))
+    err = error_system(s, report_pruned := mor.prune([s], "last", ratio=0.6).pruned[0])
+    assert report_pruned
+    assert report.layers[0].exact_hinf == pytest.approx(
+        mor.hinf_norm(err, method="slicot"), rel=1e-8)
+
+
+def test_zero_error_system_is_exact_zero():
+    s = mor.ModalSystem([0.5, 0.2], [[1.0], [0.0]], [[1.0, 3.0]], dt=1)
+    layer = certify(s, mor.KeepPlan("manual", ((0,),), (2,))).layers[0]
+    assert layer.exact_hinf == 0.0 and all(b.holds for b in layer.bounds if b.valid)
+
+
+def test_balanced_plan_bound_and_json():
+    s = mor.ModalSystem.from_statespace(mor.load_benchmark("build"))
+    report = certify(s, mor.prune([s], "balanced_truncation", ratio=0.5))
+    b = report.layers[0].bound("balanced_2sigma")
+    assert b.valid and b.holds and b.value >= report.layers[0].exact_hinf
+    data = json.loads(report.to_json())
+    layer = data["layers"][0]
+    for key in ("layer", "ratio", "exact_hinf", "exact_h2", "bounds"):
+        assert key in layer
+    assert {"name", "source", "norm", "value", "holds"} <= set(layer["bounds"][0])
+    assert "every valid bound holds" in report.render()
+
+
+def test_norm_failure_is_unknown_not_holding(monkeypatch):
+    import verification.certificates as cert
+
+    def broken(*args, **kwargs):
+        raise mor.NormComputationError("did not converge")
+
+    monkeypatch.setattr(cert, "hinf_norm", broken)
+    s = mor.ModalSystem([0.5, 0.2], [[1.0], [1.0]], [[1.0, 3.0]], dt=1)
+    report = certify(s, mor.KeepPlan("manual", ((0,),), (2,)))
+    hinf_bounds = [b for b in report.layers[0].bounds if b.norm == "hinf"]
+    assert all(b.holds is None and "unknown" in b.reason for b in hinf_bounds)
+    assert report.all_valid_bounds_hold is None
+    assert "did not converge" in report.layers[0].hinf_reason
+    with pytest.raises(AssertionError):
+        report.assert_valid_bounds_hold()
+
+
+def test_bad_inputs_raise_clear_errors():
+    s = mor.ModalSystem([0.5, 0.2], [[1.0], [1.0]], [[1.0, 3.0]], dt=1)
+    with pytest.raises(mor.PlanMismatchError, match="units"):
+        certify(s, mor.KeepPlan("manual", ((0,),), (3,)))
+    with pytest.raises(mor.PlanMismatchError, match="layers"):
+        certify([s, s], mor.KeepPlan("manual", ((0,),), (2,)))
+    with pytest.raises(CertificateError, match="ModalSystem"):
+        certify([s.to_statespace()], mor.KeepPlan("manual", ((0,),), (2,)))
+    with pytest.raises(CertificateError, match="KeepPlan"):
+        certify(s, {"keep": [[0]]})
+    with pytest.raises(mor.UnstableSystemError):
+        mor.ModalSystem([1.2], [[1.0]], [[1.0]], dt=1)
+    bidir = mor.ModalSystem([0.5], [[1.0]], [[1.0]], dt=1, C_backward=[[1.0]])
+    with pytest.raises(mor.PlanMismatchError, match="bidirectional"):
+        certify(bidir, mor.KeepPlan("bt", ((0,),), (1,), kind="balanced"))
+
+
+def test_bidirectional_published_average_is_flagged():
+    s = mor.ModalSystem([0.0, 0.3], [[1.0], [1.0]], [[0.0, 1.0]], dt=1,
+                        C_backward=[[1.0, 0.0]])
+    layer = certify(s, mor.KeepPlan("manual", ((1,),), (2,))).layers[0]
+    assert layer.bound("aire_eq19_published").valid is False
+    assert layer.bound("aire_eq19").holds is True
+    assert B.aire_certificate(error_system(s, [0])) == pytest.approx(layer.exact_hinf)
+
+
+def test_verification_never_imports_jax():
+    import subprocess
+    import sys
+
+    code = ("import sys, verification, verification.claims, verification.strategies, "
+            "mor_cli.verify; print(any(m.split('.')[0] in ('jax', 'flax') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -19,8 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import mor  # noqa: E402
-from _layers import s5_like_layer  # noqa: E402
+from _layers import s5_like_layer
+
+import mor
 
 
 def median_time(fn, repeats: int) -> tuple[float, object]:
@@ -44,10 +45,10 @@ def main() -> None:
     for nstates, nchannels in shapes:
         layer = s5_like_layer(nstates, nchannels, seed=nstates + nchannels)
         ss = layer.to_statespace()
-        t_modal, v_modal = median_time(lambda: mor.hinf_norm(layer), args.repeats)
-        t_ref, v_ref = median_time(lambda: control.norm(ss, "inf"), args.repeats)
+        t_modal, v_modal = median_time(lambda s=layer: mor.hinf_norm(s), args.repeats)
+        t_ref, v_ref = median_time(lambda s=ss: control.norm(s, "inf"), args.repeats)
         H = np.random.default_rng(0).standard_normal((2 * nstates, 2 * nstates))
-        t_eig, _ = median_time(lambda: np.linalg.eigvals(H), args.repeats)
+        t_eig, _ = median_time(lambda m=H: np.linalg.eigvals(m), args.repeats)
         rel = abs(v_modal - v_ref) / v_ref
         print(f"| {nstates} × {nchannels} | {t_modal:.3f} | {t_ref:.3f} | {t_ref / t_modal:.1f}× "
               f"| {rel:.1e} | {t_eig:.3f} | {t_modal / t_eig:.2f} |")

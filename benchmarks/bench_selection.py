@@ -14,8 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import mor  # noqa: E402
-from _layers import s5_like_layer  # noqa: E402
+from _layers import s5_like_layer
+
+import mor
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ def read_mat_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """All numeric arrays of a MATLAB ``.mat`` file, dense float64."""
     try:
         raw = scipy.io.loadmat(os.fspath(path))
-    except Exception as err:  # scipy raises MatReadError, ValueError, OSError, ...  # noqa: BLE001
+    except Exception as err:  # scipy raises MatReadError, ValueError, OSError, ...
         raise MORError(f"{path}: cannot read as a MATLAB .mat file ({err})") from err
     out = {}
     for key, value in raw.items():

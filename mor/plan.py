@@ -110,9 +110,8 @@ class KeepPlan:
     @property
     def pruned(self) -> tuple[tuple[int, ...], ...]:
         """Per layer, the indices of the removed units."""
-        return tuple(
-            tuple(sorted(set(range(n)) - set(k))) for k, n in zip(self.keep, self.nunits, strict=True)
-        )
+        pairs = zip(self.keep, self.nunits, strict=True)
+        return tuple(tuple(sorted(set(range(n)) - set(k))) for k, n in pairs)
 
     @property
     def achieved_ratio(self) -> float:

@@ -63,7 +63,9 @@ _REGISTRY: dict[str, SelectionMethod] = {
         SelectionMethod("global_hinf", _scores.hinf, "global", "raw H∞ score, global"),
         SelectionMethod("uniform_hinf", _scores.hinf, "uniform", "H∞ score, same ratio per layer"),
         SelectionMethod("global_energy", _scores.energy, "global", "raw energy, global"),
-        SelectionMethod("uniform_energy", _scores.energy, "uniform", "energy, same ratio per layer"),
+        SelectionMethod(
+            "uniform_energy", _scores.energy, "uniform", "energy, same ratio per layer"
+        ),
         SelectionMethod("global_magnitude", _scores.magnitude, "global", "raw magnitude, global"),
         SelectionMethod(
             "uniform_magnitude", _scores.magnitude, "uniform", "magnitude, same ratio per layer"
@@ -93,7 +95,7 @@ def kept_count(nunits: Sequence[int], ratio: float) -> int:
     """Units kept at pruning ratio ``ratio``: ``max(N − round(ratio·N), nlayers)``."""
     _check_ratio(ratio)
     total = int(sum(nunits))
-    return max(total - int(math.floor(ratio * total + 0.5)), len(nunits))
+    return max(total - math.floor(ratio * total + 0.5), len(nunits))
 
 
 def _check_ratio(ratio: float) -> None:
@@ -129,7 +131,7 @@ def _uniform_counts(nunits: Sequence[int], count: int) -> list[int]:
     """Split ``count`` over layers proportionally to their size (largest remainder), ≥ 1 each."""
     total = sum(nunits)
     quotas = [n * count / total for n in nunits]
-    counts = [max(1, min(n, int(math.floor(q)))) for n, q in zip(nunits, quotas, strict=True)]
+    counts = [max(1, min(n, math.floor(q))) for n, q in zip(nunits, quotas, strict=True)]
     remainders = sorted(
         range(len(nunits)), key=lambda i: (-(quotas[i] - math.floor(quotas[i])), i)
     )
@@ -275,7 +277,7 @@ def _balanced_plan(
         orders = _check_budget(budget, nstates)
     elif ratio is not None:
         _check_ratio(ratio)
-        orders = [max(1, n - int(math.floor(ratio * n + 0.5))) for n in nstates]
+        orders = [max(1, n - math.floor(ratio * n + 0.5)) for n in nstates]
     else:
         raise RatioError("balanced_truncation is selected by ratio or budget, not threshold")
     hsv = [tuple(hankel_singular_values(s)) for s in layers]

@@ -48,7 +48,8 @@ def _finite_array(x, label: str, *, dtype, ndim: int, name: str | None) -> np.nd
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise NonFiniteError(
-            f"{_where(name)}{label} holds a non-finite value at index {tuple(int(i) for i in bad)}; "
+            f"{_where(name)}{label} holds a non-finite value at index "
+            f"{tuple(int(i) for i in bad)}; "
             "check the parameters for NaN/inf (e.g. a diverged training run)"
         )
     arr.setflags(write=False)
@@ -98,7 +99,8 @@ class ModalSystem:
     """A stable linear system in modal (diagonal) form.
 
     Continuous time (``dt == 0``): ``x' = Λ x + B u``, ``y = C x + D u``.
-    Discrete time (``dt > 0`` or ``True``): ``x[k+1] = Λ x[k] + B u[k]``, ``y[k] = C x[k] + D u[k]``;
+    Discrete time (``dt > 0`` or ``True``): ``x[k+1] = Λ x[k] + B u[k]``,
+    ``y[k] = C x[k] + D u[k]``;
     with ``output_after_update=True`` the S5/S4D convention
     ``x[k] = Λ x[k−1] + B u[k]``, ``y[k] = C x[k] + D u[k]`` is used instead.
 
@@ -184,7 +186,8 @@ class ModalSystem:
         self.D = _finite_array(np.real(D_arr), "D", dtype=np.float64, ndim=2, name=name)
         if self.D.shape != (p, m):
             raise StateDimensionError(
-                f"{_where(name)}D has shape {self.D.shape}; expected (noutputs, ninputs) = ({p}, {m})"
+                f"{_where(name)}D has shape {self.D.shape}; "
+                f"expected (noutputs, ninputs) = ({p}, {m})"
             )
         self.C_backward = None
         if C_backward is not None:

@@ -14,7 +14,7 @@ def parse_ratios(text: str) -> list[float]:
             start, stop, step = (float(x) for x in text.split(":"))
             if step <= 0:
                 raise ValueError
-            count = int(round((stop - start) / step)) + 1
+            count = round((stop - start) / step) + 1
             ratios = [round(start + i * step, 10) for i in range(count)]
         else:
             ratios = [float(x) for x in text.split(",") if x.strip()]

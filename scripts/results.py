@@ -113,6 +113,9 @@ def summarize(records: list[dict]) -> dict:
                 "step_share": shares, "first_ratio_with_a_layer_at_one_unit": first_empty,
                 "kept_fraction_per_layer_at_largest_ratio": kept_at,
                 "mean_curve": np.mean([r["accuracy"][i] for r in recs], axis=0).tolist(),
+                "mean_kept_fraction": np.mean(
+                    [np.asarray(r["kept_counts"][m]) / np.asarray(r["nunits"]) for r in recs],
+                    axis=0).tolist(),                          # (ratios, layers)
             }
         a, la = per_method["aire"]["largest_ratio"], per_method["last"]["largest_ratio"]
         out[key] = {
@@ -170,6 +173,15 @@ def tables(summary: dict) -> str:
         kept = s["methods"]["aire"]["kept_fraction_per_layer_at_largest_ratio"]
         lines += ["", "AIRE kept fraction per layer at its within-1-point ratio, per seed: "
                   + "; ".join(str(k) for k in kept) + ".", ""]
+        lines += ["Kept fraction per layer (mean over seeds; layer 0 / layer 1 / …) against "
+                  "the global ratio:", "",
+                  "| method | " + " | ".join(f"{r:.1f}" for r in s["ratios"][2:20:4]) + " |",
+                  "|---|" + "---:|" * len(s["ratios"][2:20:4])]
+        for m in ("aire", "last", "global_energy", "uniform_energy"):
+            kf = np.asarray(s["methods"][m]["mean_kept_fraction"])[2:20:4]
+            lines.append(f"| {m} | " + " | ".join(
+                " / ".join(f"{v:.2f}" for v in row) for row in kf) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -63,9 +63,12 @@ def write_readme() -> Path:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         p = meta["preset_fields"]
         size = (directory / f"{name}.msgpack").stat().st_size
+        modes = f"{p['state_size']} stored modes"
+        if meta["model"] == "s4d":
+            modes += f" per channel ({p['d_model'] * p['state_size']} units per layer)"
         rows.append(
             f"| `{name}` | {meta['model'].upper()} | {meta['task']} | "
-            f"H={p['d_model']}, {p['n_layers']} layers, {p['state_size']} stored modes | "
+            f"H={p['d_model']}, {p['n_layers']} layers, {modes} | "
             f"{meta['preset']} | {meta['seed']} | {meta['epochs']} | "
             f"{100 * meta['test_accuracy']:.2f} % ({meta['n_test']}) | "
             f"{meta['wall_time_s']:.0f} s | {size / 1024:.0f} KiB | `{meta['command']}` |"
@@ -94,6 +97,9 @@ def write_readme() -> Path:
     ])
     out = directory / "README.md"
     atomic_write_text(out, text)
+    for path in directory.iterdir():  # temp-file writers create 0600 files; package data
+        if path.suffix in (".md", ".json", ".msgpack"):  # should be world-readable
+            path.chmod(0o644)
     return out
 
 

@@ -1075,7 +1075,7 @@ def run_demo(
     verify_ratios: Sequence[float] = (0.5, 0.75, 0.9),
     force: bool = False,
     progress: bool | None = None,
-    repeats: int = 5,
+    repeats: int = 3,
 ) -> DemoResult:
     """The main job on the bundled defaults: compare on every bundled checkpoint, verify a
     SLICOT benchmark, and write one report.

@@ -23,6 +23,7 @@ Library code logs (``logging``) and never prints; the ``mor train`` command prin
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -140,14 +141,23 @@ def make_optimizer(preset: Preset, total_steps: int):
 
     Both learning rates: linear warm-up from 0 over ``max(1, warmup_fraction·steps)`` steps,
     then cosine decay to 0 at ``total_steps`` (``optax.warmup_cosine_decay_schedule``).
+    The same settings return the same (cached) transformation, so a second training run
+    with the same shapes reuses the compiled step.
 
     Returns
     -------
     optax.GradientTransformation
     """
+    return _optimizer(float(preset.lr), float(preset.ssm_lr), float(preset.weight_decay),
+                      float(preset.warmup_fraction), int(total_steps))
+
+
+@functools.lru_cache(maxsize=16)
+def _optimizer(lr: float, ssm_lr: float, weight_decay: float, warmup_fraction: float,
+               total_steps: int):
     import optax
 
-    warmup = max(1, round(preset.warmup_fraction * total_steps))
+    warmup = max(1, round(warmup_fraction * total_steps))
     decay = max(total_steps, warmup + 1)
 
     def schedule(peak: float):
@@ -155,17 +165,34 @@ def make_optimizer(preset: Preset, total_steps: int):
 
     return optax.multi_transform(
         {
-            "ssm": optax.adam(schedule(preset.ssm_lr)),
-            "regular": optax.adamw(schedule(preset.lr), weight_decay=preset.weight_decay),
+            "ssm": optax.adam(schedule(ssm_lr)),
+            "regular": optax.adamw(schedule(lr), weight_decay=weight_decay),
         },
         _param_labels,
     )
 
 
 # --------------------------------------------------------------------------- training
-def _make_step(model, has_stats: bool):
+@functools.cache
+def _state_class():
+    """A TrainState with BatchNorm statistics (one class, so jit caches are reused)."""
+    from flax.training import train_state
+
+    class TrainStateWithStats(train_state.TrainState):
+        batch_stats: Any = None
+
+    return TrainStateWithStats
+
+
+@functools.lru_cache(maxsize=8)
+def _make_step(config: StackConfig, has_stats: bool):
+    """The jitted training step of ``config`` (cached: one compilation per shape)."""
     import jax
     import jax.numpy as jnp
+
+    from ssm_bridge.models import make_model
+
+    model = make_model(config, training=True)
 
     def step(state, x, y, key):
         def loss_fn(params):
@@ -227,11 +254,10 @@ def fit(
     """
     import jax
     import jax.numpy as jnp
-    from flax.training import train_state
     from tqdm.auto import tqdm
 
     from ssm_bridge.evaluate import evaluate
-    from ssm_bridge.models import init_variables, make_model
+    from ssm_bridge.models import init_variables
 
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise TrainError(f"seed = {seed!r}; expected a non-negative integer")
@@ -250,23 +276,19 @@ def fit(
     if preset.max_steps is not None:
         total = min(total, int(preset.max_steps))
     config = preset.model_config(d_input=_input_width(data), n_classes=data.n_classes)
-    model = make_model(config, training=True)
     key = jax.random.PRNGKey(int(seed))
     init_key, dropout_key = jax.random.split(key)
     variables = init_variables(config, key=init_key)
     has_stats = "batch_stats" in variables
 
-    class _State(train_state.TrainState):
-        batch_stats: Any = None
-
-    state = _State.create(
-        apply_fn=model.apply,
+    state = _state_class().create(
+        apply_fn=None,  # static in the state's tree: None keeps the compiled step reusable
         params=jax.tree_util.tree_map(jnp.asarray, variables["params"]),
         tx=make_optimizer(preset, total),
         batch_stats=(jax.tree_util.tree_map(jnp.asarray, variables["batch_stats"])
                      if has_stats else None),
     )
-    step_fn = _make_step(model, has_stats)
+    step_fn = _make_step(config, has_stats)
     history: list[dict[str, float]] = []
     t0 = time.perf_counter()
     bar = tqdm(total=total, disable=not _use_progress(progress), desc=f"train {data.name}",

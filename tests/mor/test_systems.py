@@ -63,8 +63,8 @@ def test_to_statespace_then_modal_again_keeps_transfer(s):
 def test_output_after_update_matches_the_s5_recurrence():
     rng = np.random.default_rng(0)
     s = ModalSystem(
-        [0.9 * np.exp(0.3j), -0.5], rng.standard_normal((2, 2)) + [[0.5j, 1j], [0, 0]],
-        rng.standard_normal((1, 2)) + [[0.2j, 0]], rng.standard_normal((1, 2)), dt=1,
+        [0.9 * np.exp(0.3j), -0.5], rng.standard_normal((2, 2)) + np.array([[0.5j, 1j], [0, 0]]),
+        rng.standard_normal((1, 2)) + np.array([[0.2j, 0]]), rng.standard_normal((1, 2)), dt=1,
         pair=[True, False], output_after_update=True,
     )
     u = rng.standard_normal((30, 2))
@@ -127,7 +127,11 @@ def test_bilinear_log_poles_are_accurate():
         ({"C": [[1.0, 2.0, 3.0]]}, mor.StateDimensionError, "C has shape"),
         ({"D": [[1.0, 2.0]]}, mor.StateDimensionError, "D has shape"),
         ({"poles": [-1 + 1j, -2.0], "pair": [False, False]}, mor.PairingError, "mode 0"),
-        ({"poles": [], "B": np.zeros((0, 1)), "C": np.zeros((1, 0))}, mor.EmptySystemError, "no modes"),
+        (
+            {"poles": [], "B": np.zeros((0, 1)), "C": np.zeros((1, 0))},
+            mor.EmptySystemError,
+            "no modes",
+        ),
         ({"dt": -1}, mor.StateDimensionError, "dt"),
     ],
 )

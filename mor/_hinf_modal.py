@@ -186,9 +186,13 @@ def _refine(evaluator: _Evaluator, lo: float, hi: float, start: float, value: fl
 
     s_lo, s_hi = slope(lo), slope(hi)
     if s_lo > 0 > s_hi:
-        root = brentq(slope, lo, hi, xtol=1e-8 * (hi - lo), rtol=1e-15, maxiter=60)
-        slope(root)
-        return best
+        root, info = brentq(
+            slope, lo, hi, xtol=1e-8 * (hi - lo), rtol=1e-15, maxiter=100,
+            full_output=True, disp=False,
+        )
+        if info.converged:
+            slope(root)
+            return best
     res = minimize_scalar(
         lambda w: -evaluator.sigma_max(w)[0],
         bounds=(lo, hi),
@@ -221,13 +225,31 @@ def _hamiltonian_crossings(
     return np.unique(np.abs(eig.imag[near_axis]))
 
 
+def _drop_silent_units(ct: _CTModal) -> _CTModal:
+    """Remove units with C_i B_i = 0: they do not change G (and would only enlarge H)."""
+    gain = np.linalg.norm(ct.C, axis=0) * np.linalg.norm(ct.B, axis=1)
+    keep = gain > 0
+    return _CTModal(ct.poles[keep], ct.B[keep], ct.C[:, keep], ct.pair[keep], ct.D)
+
+
+def _to_system_frequency(sys: ModalSystem, omega_c: float) -> float:
+    """Map a CT-equivalent frequency back to the system's own (ω = 2·atan(ω_c)/dt in DT)."""
+    if sys.isctime:
+        return omega_c
+    if math.isfinite(omega_c):
+        return 2.0 * math.atan(omega_c) / sys.sampling_time
+    return math.pi / sys.sampling_time
+
+
 def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
     """(‖G‖∞, peak frequency) of a modal system; the frequency in the system's units."""
-    ct = _cayley_parts(sys)
+    ct = _drop_silent_units(_cayley_parts(sys))
+    d_norm = float(np.linalg.norm(ct.D, 2)) if ct.D.size else 0.0
+    if ct.poles.size == 0:  # G is the constant D
+        return d_norm, _to_system_frequency(sys, math.inf)
     evaluator = _Evaluator(ct)
     candidates = _candidate_frequencies(ct)
     values = evaluator.sigma_max(candidates)
-    d_norm = float(np.linalg.norm(ct.D, 2)) if ct.D.size else 0.0
     best = int(np.argmax(values))
     gamma, peak = float(values[best]), float(candidates[best])
     if d_norm > gamma:
@@ -237,13 +259,16 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
         w, v = _refine(evaluator, lo, hi, float(candidates[k]), float(values[k]))
         if v > gamma:
             gamma, peak = v, w
+    if gamma == 0.0:
+        return 0.0, _to_system_frequency(sys, peak)
 
+    # The level-set test on a system scaled to norm ≈ 1 (no over/underflow in H).
     A, B, C = real_block_form(ct.poles, ct.B, ct.C, ct.pair)
+    scale = gamma
+    C, D = C / scale, ct.D / scale
     for _ in range(_MAX_LEVEL_SET_STEPS):
-        level = gamma * (1.0 + tol)
-        if level <= d_norm:
-            level = d_norm * (1.0 + tol) + np.finfo(float).tiny
-        crossings = _hamiltonian_crossings(A, B, C, ct.D, level)
+        level = max(gamma, d_norm) * (1.0 + tol)
+        crossings = _hamiltonian_crossings(A, B, C, D, level / scale)
         if crossings.size == 0:
             break
         edges = np.concatenate([[0.0], crossings, [crossings[-1] * 2.0 + 1.0]])
@@ -258,8 +283,4 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
         raise NormComputationError(
             f"H∞ level-set iteration did not converge in {_MAX_LEVEL_SET_STEPS} steps"
         )
-    if sys.isdtime and math.isfinite(peak):
-        peak = 2.0 * math.atan(peak) / sys.sampling_time
-    elif sys.isdtime:
-        peak = math.pi / sys.sampling_time
-    return gamma, peak
+    return gamma, _to_system_frequency(sys, peak)

@@ -124,3 +124,29 @@ def test_hinf_rejects_bad_arguments():
         mor.hinf_norm(s, tol=0)
     with pytest.raises(mor.StateDimensionError):
         mor.hinf_norm(s, method="grid")
+
+
+@pytest.mark.parametrize(
+    ("poles", "B", "C", "D"),
+    [
+        ([0.5, -0.3], [[0.0], [0.0]], [[1.0, 1.0]], None),  # identically zero
+        ([0.5, -0.3], [[0.0], [1.0]], [[1.0, 0.0]], [[2.0]]),  # G = D: peak at every ω
+        ([0.5, -0.3], [[1e-57], [1e-57]], [[1e-57, 1e-56]], None),  # norm ≈ 1e-113
+    ],
+)
+def test_degenerate_systems_match_ab13dd(poles, B, C, D):
+    s = ModalSystem(poles, B, C, D, dt=1)
+    reference = mor.hinf_norm(s, method="slicot")
+    assert abs(mor.hinf_norm(s) - reference) <= 1e-9 * reference
+
+
+def test_kinked_sigma_max_regression():
+    # found by the verification suite: brentq on dσ/dω failed to converge here
+    B = np.zeros((5, 3), complex)
+    B[0, 2], B[4, 2] = -1, 1
+    C = np.zeros((2, 5), complex)
+    C[0, 0], C[1, 4] = 1, 1
+    s = ModalSystem([0.4960988336146645 + 0.062337366692613846j, 0, 0, 0, -0.5], B, C, dt=1,
+                    pair=[True, False, False, False, False])
+    reference = mor.hinf_norm(s, method="slicot")
+    assert abs(mor.hinf_norm(s) - reference) <= 1e-9 * reference

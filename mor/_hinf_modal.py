@@ -34,8 +34,8 @@ from mor.exceptions import NormComputationError
 from mor.systems import ModalSystem, real_block_form
 
 _MAX_LEVEL_SET_STEPS = 30
-_CANDIDATE_MODES = 16
-_GRID_POINTS = 16
+_MAX_CANDIDATES = 16  # per kind (mode resonances, grid points)
+_MIN_CANDIDATES = 3
 _REFINED_CANDIDATES = 1
 
 
@@ -141,14 +141,28 @@ def _top_gram_eigenvalues(G: np.ndarray) -> np.ndarray:
     return np.linalg.eigvalsh(gram)[:, -1]
 
 
+def _candidate_count(ct: _CTModal) -> int:
+    """Candidates per kind, so that screening costs about one Hamiltonian eigen-solve.
+
+    One frequency costs about p·n·m complex multiply-adds; the eigen-solve about
+    10·(2·nstates)³ flops.  Wide layers (many channels) get fewer candidates and rely on
+    the level-set steps instead.
+    """
+    nstates = int(np.count_nonzero(ct.pair)) * 2 + int(np.count_nonzero(~ct.pair))
+    per_eval = 8.0 * ct.C.shape[0] * (ct.poles.size + np.count_nonzero(ct.pair)) * ct.B.shape[1]
+    budget = 10.0 * (2 * nstates) ** 3 / max(per_eval, 1.0)
+    return int(np.clip(budget / 2, _MIN_CANDIDATES, _MAX_CANDIDATES))
+
+
 def _candidate_frequencies(ct: _CTModal) -> np.ndarray:
+    count = _candidate_count(ct)
     p = ct.poles
     gain = np.linalg.norm(ct.C, axis=0) * np.linalg.norm(ct.B, axis=1) / np.abs(p.real)
-    top = np.argsort(-gain)[:_CANDIDATE_MODES]
+    top = np.argsort(-gain)[:count]
     resonances = np.abs(p.imag[top])
     mags = np.abs(p)
     lo, hi = max(mags.min(), 1e-12), mags.max()
-    grid = np.geomspace(lo / 10.0, hi * 10.0, _GRID_POINTS)
+    grid = np.geomspace(lo / 10.0, hi * 10.0, count)
     return np.unique(np.concatenate([[0.0], resonances, grid]))
 
 

@@ -31,9 +31,11 @@ def _find(strategy, condition):
     # Same budget as the active profile, no example database: deterministic in CI.  No
     # shrinking: the minimal counterexamples are recorded in verification/claims.py and
     # checked by test_regression_counterexamples.
+    # A search may need more draws than a property check: at least 2,000, so that the
+    # verdict does not hinge on which 200 examples one run happens to draw.
     base = settings()
     return find(strategy, condition,
-                settings=settings(max_examples=base.max_examples, derandomize=True,
+                settings=settings(max_examples=max(base.max_examples, 2000), derandomize=True,
                                   database=None, deadline=None,
                                   phases=[Phase.explicit, Phase.reuse, Phase.generate]))
 

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mor.exceptions import PlanMismatchError
-from mor.plan import KeepPlan
+from mor.plan import KeepPlan, match_umask
 from ssm_bridge.config import S4DConfig, StackConfig, config_from_json
 from ssm_bridge.errors import CheckpointError
 from ssm_bridge.layout import validate_tree
@@ -139,6 +139,7 @@ def _check_plan(plan: KeepPlan, config: StackConfig) -> None:
 def _write_bytes_tmp(directory: Path, name: str, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
+        match_umask(tmp)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from mor.exceptions import MORError, StateDimensionError
+from mor.plan import atomic_write_bytes
 from mor.systems import ModalSystem
 
 __all__ = ["STACK_FORMAT", "STACK_VERSION", "load_stack", "save_stack"]
@@ -68,20 +67,9 @@ def save_stack(path: str | os.PathLike, systems: ModalSystem | Sequence[ModalSys
             arrays[p + "C_backward"] = np.asarray(s.C_backward)
         if s.log_poles is not None:
             arrays[p + "log_poles"] = np.asarray(s.log_poles)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_stack(path: str | os.PathLike) -> list[ModalSystem]:

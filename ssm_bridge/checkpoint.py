@@ -25,7 +25,6 @@ tree that does not match its config.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 from mor.exceptions import PlanMismatchError
 from mor.plan import KeepPlan, match_umask
+from ssm_bridge._staging import staged_directory
 from ssm_bridge.config import S4DConfig, StackConfig, config_from_json
 from ssm_bridge.errors import CheckpointError
 from ssm_bridge.layout import validate_tree
@@ -221,8 +221,7 @@ def save_checkpoint(
         return path
     import orbax.checkpoint as ocp
 
-    tmpdir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
+    with staged_directory(path) as tmpdir:
         checkpointer = ocp.Checkpointer(ocp.StandardCheckpointHandler())
         try:
             checkpointer.save(tmpdir / "state", payload)
@@ -231,16 +230,6 @@ def save_checkpoint(
         (tmpdir / "config.json").write_bytes(config_text)
         if plan_text is not None:
             (tmpdir / "plan.json").write_bytes(plan_text)
-        if path.exists():
-            backup = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
-            os.replace(path, backup / "old")
-            os.replace(tmpdir, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmpdir, path)
-    except BaseException:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
     return path
 
 

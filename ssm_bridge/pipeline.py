@@ -29,9 +29,7 @@ import json
 import logging
 import math
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -44,6 +42,7 @@ import numpy as np
 import mor
 from mor.exceptions import MORError, RatioError, UnknownMethodError
 from mor.plan import KeepPlan, atomic_write_text
+from ssm_bridge._staging import staged_directory
 from ssm_bridge.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import BridgeError, CheckpointError
@@ -347,21 +346,9 @@ def _check_out(out_dir: str | os.PathLike, force: bool) -> Path:
 @contextmanager
 def _staged(out: Path, force: bool) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; rename it to ``out`` when the block ends."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
+    # the output may have appeared meanwhile: check again just before the rename
+    with staged_directory(out, before_replace=lambda: _check_out(out, force)) as tmp:
         yield tmp
-        _check_out(out, force)  # it may have appeared meanwhile
-        if out.exists():
-            backup = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
-            os.replace(out, backup / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 # ---------------------------------------------------------------------- small helpers

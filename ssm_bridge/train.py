@@ -27,9 +27,7 @@ import functools
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ssm_bridge._staging import staged_directory
 from ssm_bridge.config import StackConfig
 from ssm_bridge.data import TaskData, load_task
 from ssm_bridge.errors import BridgeError
@@ -428,27 +427,11 @@ def save_run(
 
     out = Path(out).absolute()
     _check_out(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run directory is ordinary
+    with staged_directory(out, before_replace=lambda: _check_out(out, force)) as tmp:
         payload = result.state if include_optimizer and result.state else result.variables
         save_checkpoint(tmp / f"{name}.msgpack", payload, result.config)
         atomic_write_text(tmp / f"{name}.meta.json",
                           json.dumps(result.metadata, indent=1, allow_nan=False))
-        if out.exists():
-            _check_out(out, force)
-            backup = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old."))
-            os.replace(out, backup / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     result.path = out
     return out
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from mor.exceptions import PlanMismatchError
 from mor.systems import ModalSystem
+from mor.truncation import balanced_truncation
 
 __all__ = ["KeepPlan", "atomic_write_bytes", "atomic_write_text", "match_umask"]
 
@@ -167,8 +168,6 @@ class KeepPlan:
         self.check_fits(systems)
         if self.kind == "modal":
             return [sys.subsystem(k) for sys, k in zip(systems, self.keep, strict=True)]
-        from mor.truncation import balanced_truncation
-
         return [
             ModalSystem.from_statespace(
                 balanced_truncation(sys.to_statespace(), order=len(k)), name=sys.name

@@ -35,6 +35,7 @@ import numpy as np
 
 from mor import scores as _scores
 from mor.exceptions import EmptySystemError, RatioError, UnknownMethodError
+from mor.norms import hankel_singular_values
 from mor.plan import KeepPlan
 from mor.systems import ModalSystem
 
@@ -270,8 +271,6 @@ def _check_budget(budget: Sequence[int], nunits: Sequence[int]) -> list[int]:
 def _balanced_plan(
     layers: list[ModalSystem], ratio: float | None, budget: Sequence[int] | None
 ) -> KeepPlan:
-    from mor.norms import hankel_singular_values
-
     nstates = [s.nstates for s in layers]
     if budget is not None:
         orders = _check_budget(budget, nstates)

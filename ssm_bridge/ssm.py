@@ -90,7 +90,9 @@ def discretize(lam: jax.Array, b_tilde: jax.Array, step: jax.Array, method: str)
 
 
 def _scan_batch(lambda_bar: jax.Array, bu: jax.Array, reverse: bool) -> jax.Array:
-    return jax.vmap(lambda v: diagonal_recurrence(lambda_bar, v, reverse=reverse))(bu)
+    return jax.vmap(lambda v: diagonal_recurrence(lambda_bar, v, reverse=reverse, method="auto"))(
+        bu
+    )
 
 
 def s5_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> SSMStates:

@@ -14,7 +14,7 @@ from mor.exceptions import PlanMismatchError
 from mor.systems import ModalSystem
 from mor.truncation import balanced_truncation
 
-__all__ = ["KeepPlan", "atomic_write_bytes", "atomic_write_text", "match_umask"]
+__all__ = ["KeepPlan", "atomic_write_bytes", "atomic_write_text", "match_umask", "write_temporary"]
 
 PLAN_FORMAT_VERSION = 1
 
@@ -26,8 +26,12 @@ def match_umask(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+def write_temporary(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a synced temporary file beside ``path`` and return its path.
+
+    The caller renames it onto ``path`` (``os.replace``) when every file of a write is ready;
+    on error here nothing is left behind.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -37,9 +41,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    tmp = write_temporary(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

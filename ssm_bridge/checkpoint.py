@@ -25,7 +25,6 @@ tree that does not match its config.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mor.exceptions import PlanMismatchError
-from mor.plan import KeepPlan, match_umask
+from mor.plan import KeepPlan, write_temporary
 from ssm_bridge._staging import staged_directory
 from ssm_bridge.config import S4DConfig, StackConfig, config_from_json
 from ssm_bridge.errors import CheckpointError
@@ -136,20 +135,6 @@ def _check_plan(plan: KeepPlan, config: StackConfig) -> None:
         )
 
 
-def _write_bytes_tmp(directory: Path, name: str, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-    try:
-        match_umask(tmp)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 def save_checkpoint(
     path: str | os.PathLike,
     state: Any,
@@ -204,12 +189,12 @@ def save_checkpoint(
         blob = serialization.msgpack_serialize(payload)
         temps: list[tuple[Path, Path]] = []
         try:
-            temps.append((_write_bytes_tmp(path.parent, config_path.name, config_text),
+            temps.append((write_temporary(config_path, config_text),
                           config_path))
             if plan_text is not None:
-                temps.append((_write_bytes_tmp(path.parent, plan_path.name, plan_text),
+                temps.append((write_temporary(plan_path, plan_text),
                               plan_path))
-            temps.append((_write_bytes_tmp(path.parent, path.name, blob), path))
+            temps.append((write_temporary(path, blob), path))
         except BaseException:
             for tmp, _ in temps:
                 tmp.unlink(missing_ok=True)

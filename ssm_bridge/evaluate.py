@@ -7,14 +7,26 @@ step compiles once.  Per-example log-probabilities come back to the host, where 
 and mean cross-entropy are summed in float64 in a fixed order: the result does not depend
 on how many devices computed it.
 
-Multi-host: call ``jax.distributed.initialize()`` first and give each process its own
-shard of the data (``inputs``/``labels`` are then process-local); the global batch is
-assembled with ``jax.make_array_from_process_local_data`` and the outputs gathered with
-``multihost_utils.process_allgather``.
+Multi-host: call ``jax.distributed.initialize()`` first, then call :func:`evaluate` (or
+:func:`log_probabilities`) on *every* process with the same ``tree``, ``config``,
+``batch_size``, ``masks`` and ``devices``, each process passing only *its own shard* of the
+data (``inputs``/``labels`` are process-local; shards may differ in size, even be empty).
+The mesh must hold the same number of devices from every process (the default,
+``jax.devices()``, does); a mesh of only this process's devices evaluates this process's data
+alone, without collectives.  ``batch_size`` stays the global batch: per step each process
+contributes ``batch_size × local devices / devices`` examples of its shard (assembled with
+``jax.make_array_from_process_local_data``), every process runs the same number of steps
+(padding once its shard is used up) and reads back the log-probabilities of its own
+examples.  :func:`evaluate` then sums the per-process float64 totals across processes in
+process order (``multihost_utils.process_allgather``), so every process returns the same
+result over the union of the shards, equal to a single-process evaluation of the
+concatenated shards (accuracy exactly, loss up to float64 summation order);
+:func:`log_probabilities` returns the rows of the calling process's own examples.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -45,7 +57,7 @@ class EvalResult:
     loss : float
         Mean negative log-likelihood of the labels.
     count : int
-        Number of examples.
+        Number of examples (multi-host: over all processes' shards).
     ndevices : int
         Devices the batch axis was sharded over.
     """
@@ -57,36 +69,108 @@ class EvalResult:
 
 
 class _Sharder:
-    """Puts host batches on a 1-D device mesh and brings results back."""
+    """Puts host batches on a 1-D device mesh and brings results back.
+
+    Multi-host (the mesh spans several processes): each process feeds and reads back only
+    its own rows; :meth:`batches` and :meth:`reduce` keep the processes in step.
+    """
 
     def __init__(self, devices: Sequence[jax.Device] | None) -> None:
         devices = list(jax.devices() if devices is None else devices)
         if not devices:
             raise ConfigError("no devices to evaluate on")
+        per_process = Counter(d.process_index for d in devices)
+        self.multihost = len(per_process) > 1
+        if self.multihost:
+            expected = set(range(jax.process_count()))
+            if set(per_process) != expected or len(set(per_process.values())) != 1:
+                raise ConfigError(
+                    "a multi-host mesh needs the same number of devices from every process; "
+                    f"got {dict(sorted(per_process.items()))} (devices per process index)")
+        elif devices[0].process_index != jax.process_index():
+            raise ConfigError("the devices belong to another process")
         self.devices = devices
+        self.nlocal = per_process[jax.process_index()]
         self.mesh = Mesh(np.array(devices), ("batch",))
         self.data = NamedSharding(self.mesh, P("batch"))
         self.replicated = NamedSharding(self.mesh, P())
-        self.multihost = jax.process_count() > 1
 
     @property
     def ndevices(self) -> int:
         return len(self.devices)
 
+    def local_size(self, size: int) -> int:
+        """Rows this process contributes to a global batch of ``size`` (a device multiple)."""
+        return size // self.ndevices * self.nlocal
+
+    def batches(self, x: np.ndarray, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(start, valid count, padded local batch) for a global batch of ``size`` rows.
+
+        Single process: :func:`_batches` of ``x``.  Multi-host: batches of
+        :meth:`local_size` rows of this process's shard, as many steps as the largest shard
+        needs (all-padding batches, valid count 0, once this shard is used up).
+        """
+        if not self.multihost:
+            for start, (n, xb) in zip(range(0, x.shape[0], size), _batches(x, size),
+                                      strict=True):
+                yield start, n, xb
+            return
+        rows = self.local_size(size)
+        counts = _allgather_exact(np.array([x.shape[0]], dtype=np.int64))[:, 0]
+        steps = max(-(-int(c) // rows) for c in counts)
+        blank = np.zeros((rows, *x.shape[1:]), dtype=x.dtype)
+        own = _batches(x, rows)
+        for step in range(steps):
+            n, xb = next(own, (0, blank))
+            yield step * rows, n, xb
+
     def put_batch(self, array: np.ndarray) -> jax.Array:
         if self.multihost:
-            return jax.make_array_from_process_local_data(self.data, array)
+            shape = (array.shape[0] // self.nlocal * self.ndevices, *array.shape[1:])
+            return jax.make_array_from_process_local_data(self.data, array, shape)
         return jax.device_put(array, self.data)
 
     def put_replicated(self, tree: Any) -> Any:
         return jax.device_put(tree, self.replicated)
 
     def fetch(self, array: jax.Array) -> np.ndarray:
-        if self.multihost:
-            from jax.experimental import multihost_utils
+        """The batch-axis rows of this process (all rows when single-process), in order."""
+        if not self.multihost:
+            return np.asarray(array)
+        if not array.sharding.is_equivalent_to(self.data, array.ndim):
+            array = jax.jit(_identity, out_shardings=self.data)(array)
+        shards = sorted(array.addressable_shards, key=lambda s: s.index[0].start or 0)
+        return np.concatenate([np.asarray(s.data) for s in shards], axis=0)
 
-            return np.asarray(multihost_utils.process_allgather(array, tiled=True))
-        return np.asarray(array)
+    def reduce(self, acc: _Accumulator) -> None:
+        """Multi-host: replace ``acc``'s totals by their sums over all processes."""
+        if not self.multihost:
+            return
+        correct = _allgather_exact(acc.correct)
+        loss = _allgather_exact(acc.loss)
+        count = _allgather_exact(np.array([acc.count], dtype=np.int64))
+        acc.correct = correct.sum(axis=0)
+        acc.loss = np.zeros_like(acc.loss)
+        for part in loss:  # process order: the same result on every process
+            acc.loss += part
+        acc.count = int(count.sum())
+
+
+def _identity(x):
+    return x
+
+
+def _allgather_exact(array: np.ndarray) -> np.ndarray:
+    """Stack a 64-bit host array from every process, bit-exact: shape (processes, *shape).
+
+    Sent as uint32 words, so float64/int64 survive with ``jax_enable_x64`` off.
+    """
+    from jax.experimental import multihost_utils
+
+    array = np.ascontiguousarray(array)
+    words = array.reshape(-1).view(np.uint32)
+    out = np.asarray(multihost_utils.process_allgather(words, tiled=False))
+    return np.ascontiguousarray(out).view(array.dtype).reshape(-1, *array.shape)
 
 
 def _check_data(inputs, labels, config: StackConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +250,8 @@ def log_probabilities(
 ) -> np.ndarray:
     """Log-probabilities of every example, shape (examples, n_classes), float32.
 
-    Same batching and sharding as :func:`evaluate`.
+    Same batching and sharding as :func:`evaluate`.  Multi-host: every process passes its own
+    shard of ``inputs`` and gets the rows of its own examples (see the module docstring).
     """
     variables = _prepare(tree, config)
     x = np.asarray(inputs, dtype=np.float32)
@@ -176,7 +261,7 @@ def log_probabilities(
     dev_masks = None if masks is None else sharder.put_replicated(
         tuple(jnp.asarray(m, jnp.float32) for m in masks))
     out = []
-    for n, xb in _batches(x, size):
+    for _, n, xb in sharder.batches(x, size):
         logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks, config=config)
         out.append(sharder.fetch(logp)[:n])
     return np.concatenate(out, axis=0) if out else np.zeros((0, config.n_classes), np.float32)
@@ -194,17 +279,26 @@ def evaluate(
 ) -> EvalResult:
     """Accuracy and mean cross-entropy of a model over a data set, sharded over devices.
 
+    Multi-host (after ``jax.distributed.initialize()``): call it on every process with the
+    same arguments except the data; each process passes only its own shard of ``inputs`` and
+    ``labels`` (shards may differ in size).  Every process returns the same result, over the
+    union of all shards (see the module docstring).
+
     Parameters
     ----------
     tree : dict
         Variables (``{"params", "batch_stats"}``) or params of an S5/S4D stack.
     config : S5Config or S4DConfig
     inputs : array_like, shape (examples, L, d_input)
+        All examples; multi-host: this process's shard only.
     labels : array_like of int, shape (examples,)
+        Labels of ``inputs`` (multi-host: of this process's shard).
     batch_size : int
-        Global batch size, rounded up to a multiple of the device count.
+        Global batch size (all processes together), rounded up to a multiple of the device
+        count.
     devices : sequence of jax.Device, optional
-        Default ``jax.devices()`` (all visible devices, every host).
+        Default ``jax.devices()`` (all visible devices, every host).  A multi-host mesh must
+        hold the same number of devices from every process.
     masks : sequence of arrays, optional
         Per-layer unit masks (1 keep, 0 prune) applied to the columns of C̃.
 
@@ -230,8 +324,9 @@ def evaluate(
     dev_masks = None if masks is None else sharder.put_replicated(
         tuple(jnp.asarray(m, jnp.float32) for m in masks))
     acc = _Accumulator(1)
-    for start, (n, xb) in zip(range(0, x.shape[0], size), _batches(x, size), strict=True):
+    for start, n, xb in sharder.batches(x, size):
         logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks, config=config)
         acc.add(sharder.fetch(logp)[None], y[start : start + n], n)
+    sharder.reduce(acc)
     accuracy, loss = acc.results()
     return EvalResult(float(accuracy[0]), float(loss[0]), acc.count, sharder.ndevices)

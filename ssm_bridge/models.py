@@ -158,8 +158,8 @@ class S5SSM(nn.Module):
 
     def readout(self, u, states, mask=None):
         c_fwd, c_bwd = self.output_matrices()
-        factor = 2.0 if self.conj_sym else 1.0
-        return ssm_math.s5_readout(states, c_fwd, c_bwd, self.D, u, factor=factor, mask=mask)
+        return ssm_math.s5_readout(states, c_fwd, c_bwd, self.D, u, conj_sym=self.conj_sym,
+                                   mask=mask)
 
     def __call__(self, u, mask=None):
         """``y = SSM(u)``: u (batch, L, H) → (batch, L, H); ``mask`` (P,) over stored modes."""
@@ -221,8 +221,8 @@ class S4DSSM(nn.Module):
 
     def readout(self, u, states, mask=None):
         c_fwd, c_bwd = self.output_matrices()
-        factor = 2.0 if self.conj_sym else 1.0
-        return ssm_math.s4d_readout(states, c_fwd, c_bwd, self.D, u, factor=factor, mask=mask)
+        return ssm_math.s4d_readout(states, c_fwd, c_bwd, self.D, u, conj_sym=self.conj_sym,
+                                    mask=mask)
 
     def __call__(self, u, mask=None):
         """u (batch, L, H) → (batch, L, H); ``mask`` (H·N,) over channel-major units."""

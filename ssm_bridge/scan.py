@@ -44,7 +44,11 @@ __all__ = [
     "METHODS",
     "ScanMethodError",
     "diagonal_recurrence",
+    "recurrence_features",
+    "s5_readout",
+    "s5_readout_matrix",
     "s5_ssm_apply",
+    "s5_state_features",
 ]
 
 #: Recurrence kernels accepted by ``method=`` (plus ``"auto"``).
@@ -304,6 +308,154 @@ def diagonal_recurrence(
     return xs
 
 
+def _padded_size(nstates: int, pad_multiple: int) -> int:
+    if isinstance(pad_multiple, bool) or not isinstance(pad_multiple, int) or pad_multiple < 1:
+        raise ScanMethodError(f"pad_multiple must be a positive integer; got {pad_multiple!r}")
+    return pad_multiple * -(-nstates // pad_multiple)
+
+
+def recurrence_features(
+    lambda_bar: jax.Array,
+    bu_re: jax.Array,
+    bu_im: jax.Array,
+    *,
+    bidirectional: bool,
+    method: str = "auto",
+    chunk: int | None = None,
+) -> jax.Array:
+    """States of ``x[k] = λ̄ ⊙ x[k−1] + bu[k]`` (and backwards) as real features.
+
+    The forward states and, when ``bidirectional``, the backward ones
+    (``x_b[k] = λ̄ ⊙ x_b[k+1] + bu[k]``, S5 appendix C.1) come out of one recurrence over
+    the forward and the time-reversed input stacked side by side.
+
+    Parameters
+    ----------
+    lambda_bar : complex array, shape (U,)
+        Discrete-time poles.
+    bu_re, bu_im : real arrays, shape (L, ..., U)
+        Real and imaginary parts of ``B̄ u[k]``; **time is axis 0**.
+    bidirectional : bool
+        Also compute the backward states.
+    method, chunk
+        Recurrence kernel, as in :func:`diagonal_recurrence` (default ``"auto"``).
+
+    Returns
+    -------
+    real array, shape (L, ..., 2·U·d) with d = 2 when bidirectional, else 1
+        ``[Re x_f, Im x_f, Re x_b, Im x_b]`` along the last axis.
+    """
+    method, chunk = _check_method(method, chunk)
+    a_r = jnp.real(lambda_bar).astype(bu_re.dtype)
+    a_i = jnp.imag(lambda_bar).astype(bu_re.dtype)
+    units = a_r.shape[0]
+    width = 2 * units * (2 if bidirectional else 1)
+    if bu_re.shape[0] == 0 or units == 0:
+        return jnp.zeros((*bu_re.shape[:-1], width), bu_re.dtype)
+    if bidirectional:
+        bu_re = jnp.concatenate([bu_re, jnp.flip(bu_re, 0)], axis=-1)
+        bu_im = jnp.concatenate([bu_im, jnp.flip(bu_im, 0)], axis=-1)
+        a_r = jnp.concatenate([a_r, a_r])
+        a_i = jnp.concatenate([a_i, a_i])
+    if method == "associative":
+        xs = _associative(jax.lax.complex(a_r, a_i), jax.lax.complex(bu_re, bu_im))
+        x_r, x_i = jnp.real(xs), jnp.imag(xs)
+    else:
+        x_r, x_i = _recurrence_pairs((a_r, a_i), (bu_re, bu_im), method=method, chunk=chunk)
+    if not bidirectional:
+        return jnp.concatenate([x_r, x_i], axis=-1)
+    return jnp.concatenate(
+        [x_r[..., :units], x_i[..., :units],
+         jnp.flip(x_r[..., units:], 0), jnp.flip(x_i[..., units:], 0)],
+        axis=-1,
+    )
+
+
+def s5_state_features(
+    lambda_bar: jax.Array,
+    b_bar: jax.Array,
+    u: jax.Array,
+    *,
+    bidirectional: bool,
+    method: str = "auto",
+    chunk: int | None = None,
+    pad_multiple: int = 8,
+    precision: jax.lax.PrecisionLike = None,
+) -> jax.Array:
+    """The states of an S5 layer in real arithmetic (first half of :func:`s5_ssm_apply`).
+
+    One real product ``u @ [Re B̄; Im B̄]ᵀ`` and :func:`recurrence_features`, with the state
+    count padded by inert modes (``λ̄ = 0``, zero ``B̄`` rows) to ``P'``, a multiple of
+    ``pad_multiple``.
+
+    Parameters
+    ----------
+    lambda_bar : complex array, shape (P,)
+    b_bar : complex array, shape (P, H)
+    u : real array, shape (..., L, H)
+    bidirectional : bool
+    method, chunk, pad_multiple, precision
+        As in :func:`s5_ssm_apply`.
+
+    Returns
+    -------
+    real array, shape (L, ..., 2·P'·d) (time first; d = 2 when bidirectional)
+        ``[Re x_f, Im x_f, Re x_b, Im x_b]``, to be read out by :func:`s5_readout_matrix`
+        built with the same ``pad_multiple``.
+    """
+    nstates = lambda_bar.shape[0]
+    extra = _padded_size(nstates, pad_multiple) - nstates
+    rdtype = jnp.result_type(jnp.real(b_bar).dtype, u.dtype)
+    bb = jnp.pad(b_bar, ((0, extra), (0, 0)))
+    w_in = jnp.concatenate([jnp.real(bb), jnp.imag(bb)], axis=0).astype(rdtype)  # (2P', H)
+    ut = jnp.moveaxis(u, -2, 0).astype(rdtype)  # (L, ..., H): time first for the scan
+    bu = jnp.matmul(ut, w_in.T, precision=precision)  # (L, ..., 2P')
+    half = nstates + extra
+    return recurrence_features(
+        jnp.pad(lambda_bar, (0, extra)), bu[..., :half], bu[..., half:],
+        bidirectional=bidirectional, method=method, chunk=chunk,
+    )
+
+
+def s5_readout_matrix(
+    c: jax.Array,
+    c_backward: jax.Array | None = None,
+    *,
+    conj_sym: bool = True,
+    pad_multiple: int = 8,
+    mask: jax.Array | None = None,
+    dtype=jnp.float32,
+) -> jax.Array:
+    """Real matrix ``W`` with ``features @ W = s·Re(C x_f + C_b x_b)`` (S5 eq. 3).
+
+    ``W = s·[Re Cᵀ; −Im Cᵀ; Re C_bᵀ; −Im C_bᵀ]`` with ``s = 2`` under ``conj_sym``, the
+    columns of C zero-padded to ``P'`` as in :func:`s5_state_features`.
+
+    Parameters
+    ----------
+    c : complex array, shape (H, P)
+    c_backward : complex array, shape (H, P), optional
+    conj_sym : bool
+    pad_multiple : int
+    mask : real array, shape (P,), optional
+        Multiplies the columns of C (and C_b): 0 drops a mode from the output.
+    dtype : real dtype of W
+
+    Returns
+    -------
+    real array, shape (2·P'·d, H)
+    """
+    extra = _padded_size(c.shape[1], pad_multiple) - c.shape[1]
+    scale = 2.0 if conj_sym else 1.0
+    blocks = []
+    for cm in [c] if c_backward is None else [c, c_backward]:
+        if mask is not None:
+            cm = cm * mask.astype(jnp.real(cm).dtype)
+        cp = jnp.pad(cm, ((0, 0), (0, extra)))
+        blocks += [scale * jnp.real(cp).T, -scale * jnp.imag(cp).T]
+    return jnp.concatenate(blocks, axis=0).astype(dtype)
+
+
 def s5_ssm_apply(
     lambda_bar: jax.Array,
     b_bar: jax.Array,
@@ -328,9 +480,10 @@ def s5_ssm_apply(
     Computed as: one real product ``u @ [Re B̄; Im B̄]ᵀ``; one recurrence over the forward
     and time-reversed backward states stacked side by side (so one kernel serves both
     directions); one real product of ``[Re x_f, Im x_f, Re x_b, Im x_b]`` with
-    ``s·[Re Cᵀ; −Im Cᵀ; Re C_bᵀ; −Im C_bᵀ]``.  The state count is padded with inert modes
-    (``λ̄ = 0``, zero ``B̄`` rows and ``C`` columns) to a multiple of ``pad_multiple``, which
-    changes no output.
+    ``s·[Re Cᵀ; −Im Cᵀ; Re C_bᵀ; −Im C_bᵀ]`` (:func:`s5_state_features` then
+    :func:`s5_readout_matrix`).  The state count is padded with inert modes (``λ̄ = 0``,
+    zero ``B̄`` rows and ``C`` columns) to a multiple of ``pad_multiple``, which changes no
+    output.
 
     Parameters
     ----------
@@ -374,56 +527,36 @@ def s5_ssm_apply(
     >>> y[:, 0]
     Array([2. , 3. , 3.5], dtype=float32)
     """
-    method, chunk = _check_method(method, chunk)
-    if isinstance(pad_multiple, bool) or not isinstance(pad_multiple, int) or pad_multiple < 1:
-        raise ScanMethodError(f"pad_multiple must be a positive integer; got {pad_multiple!r}")
-    lambda_bar = jnp.asarray(lambda_bar)
-    b_bar = jnp.asarray(b_bar)
-    c = jnp.asarray(c)
-    d = jnp.asarray(d)
-    u = jnp.asarray(u)
+    _check_method(method, chunk)
+    _padded_size(0, pad_multiple)
+    lambda_bar, b_bar, c, d, u = (jnp.asarray(a) for a in (lambda_bar, b_bar, c, d, u))
+    c_backward = None if c_backward is None else jnp.asarray(c_backward)
     _check_shapes(lambda_bar, b_bar, c, d, u, c_backward)
-    nstates = lambda_bar.shape[0]
-    padded = pad_multiple * -(-nstates // pad_multiple) if nstates else 0
-    extra = padded - nstates
     rdtype = jnp.result_type(jnp.real(b_bar).dtype, u.dtype)
-    y_d = (d * u).astype(rdtype)
-    if nstates == 0 or u.shape[-2] == 0:
-        return y_d
-    scale = 2.0 if conj_sym else 1.0
-    lam = jnp.pad(lambda_bar, (0, extra))
-    bb = jnp.pad(b_bar, ((0, extra), (0, 0)))
-    w_in = jnp.concatenate([jnp.real(bb), jnp.imag(bb)], axis=0).astype(rdtype)  # (2P', H)
-    outs = [c] if c_backward is None else [c, jnp.asarray(c_backward)]
-    w_out = []
-    for cm in outs:
-        cp = jnp.pad(cm, ((0, 0), (0, extra)))
-        w_out += [scale * jnp.real(cp).T, -scale * jnp.imag(cp).T]
-    w_out = jnp.concatenate(w_out, axis=0).astype(rdtype)  # (2P'·ndir, H)
+    features = s5_state_features(
+        lambda_bar, b_bar, u, bidirectional=c_backward is not None, method=method,
+        chunk=chunk, pad_multiple=pad_multiple, precision=precision,
+    )
+    w_out = s5_readout_matrix(c, c_backward, conj_sym=conj_sym, pad_multiple=pad_multiple,
+                              dtype=rdtype)
+    return s5_readout(features, w_out, d, u, precision=precision)
 
-    ut = jnp.moveaxis(u, -2, 0)  # (L, ..., H): time first for the scan
-    bu = jnp.matmul(ut.astype(rdtype), w_in.T, precision=precision)  # (L, ..., 2P')
-    bu_r, bu_i = bu[..., :padded], bu[..., padded:]
-    a_r = jnp.real(lam).astype(rdtype)
-    a_i = jnp.imag(lam).astype(rdtype)
-    bidirectional = c_backward is not None
-    if bidirectional:
-        bu_r = jnp.concatenate([bu_r, jnp.flip(bu_r, 0)], axis=-1)
-        bu_i = jnp.concatenate([bu_i, jnp.flip(bu_i, 0)], axis=-1)
-        a_r = jnp.concatenate([a_r, a_r])
-        a_i = jnp.concatenate([a_i, a_i])
-    if method == "associative":
-        xs = _associative(jax.lax.complex(a_r, a_i), jax.lax.complex(bu_r, bu_i))
-        x_r, x_i = jnp.real(xs), jnp.imag(xs)
-    else:
-        x_r, x_i = _recurrence_pairs((a_r, a_i), (bu_r, bu_i), method=method, chunk=chunk)
-    if bidirectional:
-        x_r = jnp.concatenate([x_r[..., :padded], jnp.flip(x_r[..., padded:], 0)], axis=-1)
-        x_i = jnp.concatenate([x_i[..., :padded], jnp.flip(x_i[..., padded:], 0)], axis=-1)
-        feats = [x_r[..., :padded], x_i[..., :padded], x_r[..., padded:], x_i[..., padded:]]
-    else:
-        feats = [x_r, x_i]
-    y = jnp.matmul(jnp.concatenate(feats, axis=-1), w_out, precision=precision)
+
+def s5_readout(
+    features: jax.Array,
+    w_out: jax.Array,
+    d: jax.Array,
+    u: jax.Array,
+    *,
+    precision: jax.lax.PrecisionLike = None,
+) -> jax.Array:
+    """``y = features @ W + D ⊙ u`` (second half of :func:`s5_ssm_apply`).
+
+    ``features`` (L, ..., F) from :func:`s5_state_features`, ``w_out`` (F, H) from
+    :func:`s5_readout_matrix`, ``u`` (..., L, H); returns (..., L, H).
+    """
+    y_d = (d * u).astype(w_out.dtype)
+    y = jnp.matmul(features, w_out, precision=precision)
     return jnp.moveaxis(y, 0, -2) + y_d
 
 

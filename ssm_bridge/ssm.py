@@ -11,22 +11,22 @@ Conventions (official S5, Smith et al. 2023, ``s5/ssm.py``; MATH.md §1):
   with the same λ̄, B̄); ``y[k] = f·Re(C̃_f x_f[k] + C̃_b x_b[k]) + D ⊙ u[k]`` with
   ``f = 2`` under ``conj_sym`` and 1 otherwise.
 
-Every function works on one batch of sequences, ``u`` of shape (batch, L, H), and takes an
-optional mask over stored modes that multiplies the columns of C̃ (a masked mode then
-contributes nothing to the output, exactly as a removed one).
+Every function works on one batch of sequences, ``u`` of shape (batch, L, H).  The states
+are computed in real arithmetic (real and imaginary parts side by side, forward and
+backward scans in one recurrence; :mod:`ssm_bridge.scan`), and a layer is split in two
+halves, *states* and *readout*, so that :mod:`ssm_bridge.sweep` can read one set of states
+out under many masks.  A mask over stored modes multiplies the columns of C̃ (a masked mode
+then contributes nothing to the output, exactly as a removed one).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 
-from ssm_bridge.scan import diagonal_recurrence
+from ssm_bridge import scan
 
 __all__ = [
-    "SSMStates",
     "continuous_lambda",
     "discretize",
     "s4d_readout",
@@ -38,13 +38,6 @@ __all__ = [
 
 CLIP_MAX = -1e-4
 """Upper bound of Re λ with ``clip_eigs`` (official S5)."""
-
-
-class SSMStates(NamedTuple):
-    """Forward (and backward) states of a layer, complex, shape (batch, L, units)."""
-
-    forward: jax.Array
-    backward: jax.Array | None
 
 
 def to_complex(pair: jax.Array) -> jax.Array:
@@ -89,14 +82,8 @@ def discretize(lam: jax.Array, b_tilde: jax.Array, step: jax.Array, method: str)
     return lambda_bar, b_bar
 
 
-def _scan_batch(lambda_bar: jax.Array, bu: jax.Array, reverse: bool) -> jax.Array:
-    return jax.vmap(lambda v: diagonal_recurrence(lambda_bar, v, reverse=reverse, method="auto"))(
-        bu
-    )
-
-
-def s5_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> SSMStates:
-    """States of an S5 layer: ``x[k] = λ̄ ⊙ x[k−1] + B̄ u[k]``.
+def s5_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> jax.Array:
+    """States of an S5 layer, ``x[k] = λ̄ ⊙ x[k−1] + B̄ u[k]``, in real arithmetic.
 
     Parameters
     ----------
@@ -108,25 +95,24 @@ def s5_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> SSMStates:
 
     Returns
     -------
-    SSMStates with complex arrays of shape (batch, L, P).
+    real array, shape (L, batch, F)
+        State features ``[Re x_f, Im x_f, Re x_b, Im x_b]``, time first, the state count
+        padded to a multiple of 8 (:func:`ssm_bridge.scan.s5_state_features`).
     """
-    bu = jnp.einsum("blh,ph->blp", u.astype(b_bar.dtype), b_bar)
-    fwd = _scan_batch(lambda_bar, bu, False)
-    bwd = _scan_batch(lambda_bar, bu, True) if bidirectional else None
-    return SSMStates(fwd, bwd)
+    return scan.s5_state_features(lambda_bar, b_bar, u, bidirectional=bidirectional)
 
 
-def s5_readout(states: SSMStates, c_fwd, c_bwd, d, u, *, factor: float, mask=None):
+def s5_readout(features, c_fwd, c_bwd, d, u, *, conj_sym: bool, mask=None):
     """Output of an S5 layer: ``y = f·Re(C̃_f x_f + C̃_b x_b) + D ⊙ u``.
 
     Parameters
     ----------
-    states : SSMStates, arrays (batch, L, P)
+    features : real array, shape (L, batch, F), from :func:`s5_states`
     c_fwd, c_bwd : complex arrays, shape (H, P) (``c_bwd`` None when unidirectional)
     d : real array, shape (H,)
     u : real array, shape (batch, L, H)
-    factor : float
-        2 under ``conj_sym``, else 1.
+    conj_sym : bool
+        ``f = 2`` (one stored mode per conjugate pair), else 1.
     mask : real array, shape (P,), optional
         Multiplies the columns of C̃ (0 = pruned mode).
 
@@ -134,17 +120,12 @@ def s5_readout(states: SSMStates, c_fwd, c_bwd, d, u, *, factor: float, mask=Non
     -------
     real array, shape (batch, L, H)
     """
-    if mask is not None:
-        m = mask.astype(c_fwd.real.dtype)
-        c_fwd = c_fwd * m
-        c_bwd = None if c_bwd is None else c_bwd * m
-    y = jnp.einsum("blp,hp->blh", states.forward, c_fwd)
-    if states.backward is not None:
-        y = y + jnp.einsum("blp,hp->blh", states.backward, c_bwd)
-    return factor * jnp.real(y) + d * u
+    w_out = scan.s5_readout_matrix(c_fwd, c_bwd, conj_sym=conj_sym, mask=mask,
+                                   dtype=features.dtype)
+    return scan.s5_readout(features, w_out, d, u)
 
 
-def s4d_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> SSMStates:
+def s4d_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> jax.Array:
     """States of an S4D layer: per channel h and mode n, ``x[k] = λ̄_hn x[k−1] + B̄_hn u_h[k]``.
 
     Parameters
@@ -154,29 +135,33 @@ def s4d_states(lambda_bar, b_bar, u, *, bidirectional: bool) -> SSMStates:
 
     Returns
     -------
-    SSMStates with complex arrays of shape (batch, L, H·N) (channel-major units).
+    real array, shape (L, batch, 2·H·N·d)
+        ``[Re x_f, Im x_f, Re x_b, Im x_b]`` over channel-major units, time first
+        (d = 2 when bidirectional; :func:`ssm_bridge.scan.recurrence_features`).
     """
     H, N = lambda_bar.shape
-    bu = (u.astype(b_bar.dtype)[..., None] * b_bar).reshape(u.shape[0], u.shape[1], H * N)
-    lam = lambda_bar.reshape(H * N)
-    fwd = _scan_batch(lam, bu, False)
-    bwd = _scan_batch(lam, bu, True) if bidirectional else None
-    return SSMStates(fwd, bwd)
+    ut = jnp.moveaxis(u, 1, 0)[..., None]  # (L, batch, H, 1)
+    rdtype = jnp.result_type(jnp.real(b_bar).dtype, u.dtype)
+    bu_re = (ut * jnp.real(b_bar)).astype(rdtype).reshape(*ut.shape[:2], H * N)
+    bu_im = (ut * jnp.imag(b_bar)).astype(rdtype).reshape(*ut.shape[:2], H * N)
+    return scan.recurrence_features(lambda_bar.reshape(H * N), bu_re, bu_im,
+                                    bidirectional=bidirectional)
 
 
-def s4d_readout(states: SSMStates, c_fwd, c_bwd, d, u, *, factor: float, mask=None):
+def s4d_readout(features, c_fwd, c_bwd, d, u, *, conj_sym: bool, mask=None):
     """Output of an S4D layer: ``y_h = f·Re(Σ_n C_hn x_hn (+ backward)) + D_h u_h``.
 
-    ``c_fwd``, ``c_bwd``: complex (H, N); ``mask``: real (H·N,) over channel-major units.
-    Returns a real array of shape (batch, L, H).
+    ``features``: (L, batch, F) from :func:`s4d_states`; ``c_fwd``, ``c_bwd``: complex
+    (H, N); ``mask``: real (H·N,) over channel-major units.  Returns (batch, L, H).
     """
     H, N = c_fwd.shape
-    if mask is not None:
-        m = mask.astype(c_fwd.real.dtype).reshape(H, N)
-        c_fwd = c_fwd * m
-        c_bwd = None if c_bwd is None else c_bwd * m
-    shape = (*states.forward.shape[:2], H, N)
-    y = jnp.einsum("blhn,hn->blh", states.forward.reshape(shape), c_fwd)
-    if states.backward is not None:
-        y = y + jnp.einsum("blhn,hn->blh", states.backward.reshape(shape), c_bwd)
-    return factor * jnp.real(y) + d * u
+    scale = 2.0 if conj_sym else 1.0
+    weights = []
+    for cm in [c_fwd] if c_bwd is None else [c_fwd, c_bwd]:
+        if mask is not None:
+            cm = cm * mask.astype(jnp.real(cm).dtype).reshape(H, N)
+        weights += [scale * jnp.real(cm), -scale * jnp.imag(cm)]
+    w = jnp.stack(weights).astype(features.dtype)  # (blocks, H, N)
+    x = features.reshape(*features.shape[:2], len(weights), H, N)
+    y = jnp.einsum("lbkhn,khn->blh", x, w)
+    return y + (d * u).astype(y.dtype)

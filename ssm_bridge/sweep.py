@@ -13,7 +13,13 @@ mask is shared between the plans that agree up to it:
 The distinct prefixes form a tree that is fixed before compiling (the masks are data, the
 tree's shape is static), and each level is one ``jax.vmap`` over its nodes.  One data pass
 evaluates every plan; the batch axis is sharded over all devices as in
-:func:`ssm_bridge.evaluate`.
+:func:`ssm_bridge.evaluate` (multi-host too: each process passes its own shard and gets the
+result over all shards).  Inside a step the batch is cut into micro-batches (one
+``lax.map``): on CPU, small enough that the states of all prefixes stay in cache.
+
+Because the layers are nonlinear, sharing alone cannot save more than
+(plans × layers) / (distinct prefixes summed over layers), the *sharing bound*
+(:attr:`SweepResult.sharing_bound`); measured speed-ups are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,7 +41,6 @@ from ssm_bridge.errors import ConfigError
 from ssm_bridge.evaluate import (
     _Accumulator,
     _batch_size,
-    _batches,
     _check_data,
     _prepare,
     _Sharder,
@@ -73,6 +78,12 @@ class SweepResult:
     methods: tuple[str, ...] | None = None
     ratios: tuple[float, ...] | None = None
     distinct: tuple[int, ...] = field(default=())
+
+    @property
+    def sharing_bound(self) -> float:
+        """(plans × layers) / Σ distinct prefixes: layer evaluations of one pass per plan
+        over those of this sweep."""
+        return len(self.plans) * len(self.distinct) / max(sum(self.distinct), 1)
 
     def grid(self, metric: str = "accuracy") -> np.ndarray:
         """``metric`` ("accuracy" or "loss") as an array (len(methods), len(ratios))."""
@@ -128,8 +139,8 @@ def prefix_tree(masks: np.ndarray | Sequence[np.ndarray]) -> tuple[list, list, n
     return parents, node_masks, ids
 
 
-@partial(jax.jit, static_argnames=("config",))
-def _sweep_step(variables, x, parents, node_masks, *, config: StackConfig):
+def _forward_tree(variables, x, parents, node_masks, config: StackConfig):
+    """Log-probabilities (batch, leaves, classes) of every leaf of the prefix tree."""
     model = make_model(config)
     h = model.apply(variables, x, method=lambda m, x: m.embed(x))[None]
     for layer, (par, msk) in enumerate(zip(parents, node_masks, strict=True)):
@@ -140,15 +151,50 @@ def _sweep_step(variables, x, parents, node_masks, *, config: StackConfig):
         u, st = jax.vmap(states)(h)
 
         def finish(p, mask, h=h, u=u, st=st, layer=layer):
-            sp = jax.tree_util.tree_map(lambda a: a[p], st)
             return model.apply(
-                variables, h[p], u[p], sp, mask,
+                variables, h[p], u[p], st[p], mask,
                 method=lambda m, *a: m.encoder.layers[layer].finish(*a),
             )
 
         h = jax.vmap(finish)(par, msk)
     logp = jax.vmap(lambda v: model.apply(variables, v, method=lambda m, v: m.head(v)))(h)
-    return jnp.swapaxes(logp, 0, 1)  # (batch, nodes, classes): batch first, as sharded
+    return jnp.swapaxes(logp, 0, 1)
+
+
+@partial(jax.jit, static_argnames=("config", "micro"))
+def _sweep_step(variables, x, parents, node_masks, *, config: StackConfig, micro: int):
+    """:func:`_forward_tree` over micro-batches of ``micro`` examples (one ``lax.map``).
+
+    Row ``i`` of the batch goes to micro-batch ``i mod (batch/micro)``, so that with the batch
+    axis sharded in contiguous blocks every micro-batch is spread over all devices.
+    """
+    b = x.shape[0]
+    xs = jnp.swapaxes(x.reshape(micro, b // micro, *x.shape[1:]), 0, 1)
+    logp = jax.lax.map(lambda xm: _forward_tree(variables, xm, parents, node_masks, config), xs)
+    return jnp.swapaxes(logp, 0, 1).reshape(b, *logp.shape[2:])  # (batch, leaves, classes)
+
+
+_CPU_TARGET_ROWS = 1024
+"""Rows (examples × prefixes) per micro-batch at the widest level of the tree on CPU: small
+enough for the working set to stay in cache (``benchmarks/bench_sweep.py --model s5_digits``:
+256, 1024 and 4096 rows gave 3.8×, 4.8× and 2.2×)."""
+
+
+def _micro_batch(size: int, sharder: _Sharder, widest: int, requested: int | None) -> int:
+    """Examples per micro-batch: a divisor of ``size`` and a multiple of the device count."""
+    ndev = sharder.ndevices
+    if requested is not None:
+        if (isinstance(requested, bool) or not isinstance(requested, int) or requested < 1
+                or size % requested or requested % ndev):
+            raise ConfigError(
+                f"micro_batch must divide the batch ({size} examples) and be a multiple of the "
+                f"device count ({ndev}); got {requested!r}")
+        return requested
+    if sharder.devices[0].platform != "cpu":
+        return size
+    fitting = [m for m in range(ndev, size + 1, ndev)
+               if size % m == 0 and m * widest <= _CPU_TARGET_ROWS]
+    return max(fitting, default=ndev)
 
 
 def sweep(
@@ -162,6 +208,7 @@ def sweep(
     plans: Sequence[KeepPlan] | None = None,
     seed: int = 0,
     batch_size: int = 256,
+    micro_batch: int | None = None,
     devices: Sequence[jax.Device] | None = None,
     progress: bool | None = None,
 ) -> SweepResult:
@@ -183,7 +230,13 @@ def sweep(
     seed : int
         Seed of the ``random`` method.
     batch_size : int
-        Examples per step (memory grows with batch × distinct plans × L × P).
+        Examples per data step (global, over all devices and processes).
+    micro_batch : int, optional
+        Examples computed at once inside a step (a divisor of the step's batch and a multiple
+        of the device count; memory grows with micro-batch × distinct plans × L × P).
+        Default: on CPU about 1024 rows (examples × distinct prefixes) at the widest level of
+        the prefix tree, which keeps the working set in cache; on accelerators the whole
+        batch.
     devices : sequence of jax.Device, optional
         Default: all visible devices.
     progress : bool or None
@@ -216,18 +269,21 @@ def sweep(
     dev_vars = sharder.put_replicated(variables)
     dev_par = sharder.put_replicated(tuple(jnp.asarray(p, jnp.int32) for p in parents))
     dev_msk = sharder.put_replicated(tuple(jnp.asarray(m, jnp.float32) for m in node_masks))
+    micro = _micro_batch(size, sharder, max(p.size for p in parents), micro_batch)
     acc = _Accumulator(len(plans))
     nbatches = -(-x.shape[0] // size)
     bar = tqdm(total=nbatches, desc=f"sweep ({len(plans)} plans)", disable=(
         None if progress is None else not progress), leave=False)
     try:
-        for start, (n, xb) in zip(range(0, x.shape[0], size), _batches(x, size), strict=True):
-            logp = _sweep_step(dev_vars, sharder.put_batch(xb), dev_par, dev_msk, config=config)
+        for start, n, xb in sharder.batches(x, size):
+            logp = _sweep_step(dev_vars, sharder.put_batch(xb), dev_par, dev_msk, config=config,
+                                micro=micro)
             logp = sharder.fetch(logp).transpose(1, 0, 2)
             acc.add(logp[leaf], y[start : start + n], n)
             bar.update(1)
     finally:
         bar.close()
+    sharder.reduce(acc)
     accuracy, loss = acc.results()
     return SweepResult(
         plans=plans,

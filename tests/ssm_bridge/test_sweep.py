@@ -30,6 +30,7 @@ def test_ten_methods_by_twenty_ratios_equal_separate_evaluation(s5_model):
     assert np.all(result.grid()[:, 0] == 1.0)  # labels are the full model's predictions
     assert result.accuracy.min() < 0.9  # pruning hurts: the comparison is not vacuous
     assert result.distinct[-1] < 200  # identical plans (e.g. every method at ratio 0) share
+    assert result.sharing_bound == 200 * config.n_layers / sum(result.distinct)
     assert "| aire |" in result.table()
 
 
@@ -42,6 +43,27 @@ def test_s4d_sweep_of_explicit_plans(s4d_model):
     np.testing.assert_allclose(result.loss, loss, rtol=1e-5)
     with pytest.raises(ValueError, match="methods × ratios"):
         result.grid()
+
+
+@pytest.mark.parametrize("micro_batch", [1, 2, 4, 8])
+def test_micro_batches_change_no_result(s5_model, micro_batch):
+    variables, config, x, y = s5_model
+    plans = make_plans(extract(variables, config), ("aire", "global_magnitude"), (0.2, 0.6))
+    one = sweep(variables, config, x, y, plans=plans, batch_size=8, micro_batch=8,
+                progress=False)
+    split = sweep(variables, config, x, y, plans=plans, batch_size=8,
+                  micro_batch=micro_batch, progress=False)
+    np.testing.assert_array_equal(split.accuracy, one.accuracy)
+    np.testing.assert_allclose(split.loss, one.loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("micro_batch", [0, 3, 16, 2.0])
+def test_micro_batch_must_divide_the_batch(s5_model, micro_batch):
+    variables, config, x, y = s5_model
+    plans = make_plans(extract(variables, config), ("aire",), (0.5,))
+    with pytest.raises(ValueError, match="micro_batch must divide the batch"):
+        sweep(variables, config, x, y, plans=plans, batch_size=8, micro_batch=micro_batch,
+              progress=False)
 
 
 def test_prefix_tree_shares_common_prefixes():

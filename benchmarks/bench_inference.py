@@ -7,10 +7,11 @@ with random parameters, in one run:
 - **baseline**: the *full* model computed the way the official S5 code does it
   (``official_s5_baseline.py``: complex64, plain ``jax.lax.associative_scan`` in both
   directions, vmapped per example);
-- **ours**: the same network with :func:`ssm_bridge.scan.s5_ssm_apply` (real arithmetic,
-  chunked scan, both directions in one scan, padded state sizes, batched), at pruning ratios
-  0, 0.2, 0.5, 0.65, 0.8 — a dimension-reduced model whose per-layer state sizes come from an
-  AIRE plan (``mor.prune``) on the layers' systems.
+- **ours**: the library's model, :class:`ssm_bridge.S5Model` holding the same parameter tree
+  (real arithmetic, both scan directions in one recurrence, padded state sizes, batched;
+  :mod:`ssm_bridge.scan`), at pruning ratios 0, 0.2, 0.5, 0.65, 0.8: the dimension-reduced
+  model a user gets from ``extract`` → ``mor.prune(..., "aire", ratio)`` →
+  ``apply(mode="remove")``.
 
 Reported: median time per forward call (compile excluded), the speed-up of each of our models
 against the baseline full model, and the largest log-probability difference between our
@@ -42,7 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import official_s5_baseline as official
 
 import mor
-from ssm_bridge.scan import s5_ssm_apply
+from ssm_bridge import S5Config, apply, extract
+from ssm_bridge.models import make_model
+from ssm_bridge.scan import METHODS, check_method
 
 # name: sequence length L, d_model H, stored P (conj_sym halves ssm_size_base), layers,
 # input width (LRA: pixels 1; IMDB byte-level tokens one-hot), classes, paper batch.
@@ -64,73 +67,45 @@ PAPER = {"Pathfinder": (0.8, 2.82), "Path-X": (0.7, 2.86), "Image": (0.65, 1.93)
 
 
 # ------------------------------------------------------------------------------------------
-# our fast model: the same network, batched, with the fused SSM
+# ours: the library's model (ssm_bridge), loaded from the official tree, pruned by apply()
 # ------------------------------------------------------------------------------------------
 
 
-def _fast_ssm(seq, u, *, method, chunk, pad_multiple):
-    lam_bar, b_bar = official.discretize_zoh(seq)
-    c1 = seq["C1"][..., 0] + 1j * seq["C1"][..., 1]
-    c2 = seq["C2"][..., 0] + 1j * seq["C2"][..., 1]
-    return s5_ssm_apply(lam_bar, b_bar, c1, seq["D"], u, c_backward=c2, conj_sym=True,
-                        method=method, chunk=chunk, pad_multiple=pad_multiple)
+def library_model(params, stats, shape: dict):
+    """(variables, config) of :class:`ssm_bridge.S5Model` holding the official tree."""
+    config = S5Config(d_model=shape["d_model"], n_layers=shape["n_layers"],
+                      state_sizes=shape["ssm_size"], d_input=shape["d_input"],
+                      n_classes=shape["d_output"], conj_sym=True, bidirectional=True,
+                      discretization="zoh", clip_eigs=True, activation="half_glu1",
+                      prenorm=True, batchnorm=True)
+    layers = {k: v for k, v in params.items() if k.startswith("layers_")}
+    variables = {
+        "params": {"encoder": {"encoder": params["encoder"], **layers},
+                   "decoder": params["decoder"]},
+        "batch_stats": {"encoder": stats},
+    }
+    return variables, config
 
 
-def make_fast_forward(*, method="auto", chunk=None, pad_multiple=8):
-    """Jitted ``f(params, batch_stats, x (B, L, d_input)) -> (B, d_output)``."""
-
-    def ssm(seq, u):
-        return _fast_ssm(seq, u, method=method, chunk=chunk, pad_multiple=pad_multiple)
-
-    def forward(params, stats, x):
-        x = official._dense(params["encoder"], x)
-        i = 0
-        while f"layers_{i}" in params:
-            x = official.sequence_layer(params[f"layers_{i}"], stats[f"layers_{i}"], x, ssm=ssm)
-            i += 1
-        x = jnp.mean(x, axis=-2)
-        return jax.nn.log_softmax(official._dense(params["decoder"], x))
-
-    return jax.jit(forward)
+def library_forward(config, method: str = "auto"):
+    """Jitted ``f(variables, x (B, L, d_input)) -> (B, d_output)`` of the library model."""
+    model = make_model(config, scan_method=method)
+    return jax.jit(model.apply)
 
 
-# ------------------------------------------------------------------------------------------
-# pruning: AIRE plan on the layers' systems, then remove the pruned states
-# ------------------------------------------------------------------------------------------
+def reduced(variables, config, ratio: float):
+    """The library path: ``extract`` → ``mor.prune("aire")`` → ``apply(mode="remove")``."""
+    plan = mor.prune(extract(variables, config), "aire", ratio)
+    small, small_config = apply(variables, config, plan, mode="remove")
+    return jax.tree_util.tree_map(jnp.asarray, small), small_config, plan
 
 
-def layer_systems(params) -> list[mor.ModalSystem]:
-    systems = []
-    i = 0
-    while f"layers_{i}" in params:
-        seq = params[f"layers_{i}"]["seq"]
-        lam = np.minimum(seq["Lambda_re"].astype(np.float64), official.CLIP_EIGS_MAX)
-        lam = lam + 1j * seq["Lambda_im"].astype(np.float64)
-        b = seq["B"][..., 0].astype(np.float64) + 1j * seq["B"][..., 1]
-        c1 = seq["C1"][..., 0].astype(np.float64) + 1j * seq["C1"][..., 1]
-        c2 = seq["C2"][..., 0].astype(np.float64) + 1j * seq["C2"][..., 1]
-        step = np.exp(seq["log_step"][:, 0].astype(np.float64))
-        systems.append(mor.ModalSystem.from_continuous_parameters(
-            lam, b, c1, np.diag(seq["D"].astype(np.float64)), step=step, method="zoh",
-            C_backward=c2, name=f"layers_{i}"))
-        i += 1
-    return systems
-
-
-def remove_states(params, keep):
-    """A smaller parameter tree keeping, in layer ``i``, the stored modes ``keep[i]``."""
-    out = {k: v for k, v in params.items() if not k.startswith("layers_")}
-    for i, kept in enumerate(keep):
-        idx = np.asarray(sorted(kept), dtype=int)
-        layer = dict(params[f"layers_{i}"])
-        seq = dict(layer["seq"])
-        for name in ("Lambda_re", "Lambda_im", "B", "log_step"):
-            seq[name] = seq[name][idx]
-        for name in ("C1", "C2"):
-            seq[name] = seq[name][:, idx]
-        layer["seq"] = seq
-        out[f"layers_{i}"] = layer
-    return out
+def official_tree(variables):
+    """The official layout again (for ``--official-pruned``)."""
+    enc = variables["params"]["encoder"]
+    params = {"encoder": enc["encoder"], "decoder": variables["params"]["decoder"],
+              **{k: v for k, v in enc.items() if k.startswith("layers_")}}
+    return params, variables["batch_stats"]["encoder"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,7 +131,6 @@ def median_times(calls: dict, repeats: int) -> dict:
 def run(args) -> list[dict]:
     rows = []
     base_fwd = official.make_forward()
-    fast_fwd = make_fast_forward(method=args.method, chunk=args.chunk, pad_multiple=args.pad)
     for name in args.shapes:
         cfg = SHAPES[name]
         batch = cfg["paper_batch"] if args.paper_batch else args.batch
@@ -168,18 +142,18 @@ def run(args) -> list[dict]:
         x = jnp.asarray(rng.standard_normal((batch, length, cfg["d_input"])), jnp.float32)
         jparams = jax.tree_util.tree_map(jnp.asarray, params)
         jstats = jax.tree_util.tree_map(jnp.asarray, stats)
-        systems = layer_systems(params)
+        variables, config = library_model(params, stats, cfg)
         calls = {"base": (base_fwd, (jparams, jstats, x))}
         plans = {}
         for ratio in RATIOS:
-            plans[ratio] = plan = mor.prune(systems, "aire", ratio)
-            pruned = jax.tree_util.tree_map(jnp.asarray, remove_states(params, plan.keep))
-            calls["fast", ratio] = (fast_fwd, (pruned, jstats, x))
+            small, small_config, plans[ratio] = reduced(variables, config, ratio)
+            calls["fast", ratio] = (library_forward(small_config, args.method), (small, x))
             if args.official_pruned and ratio > 0:
-                calls["official", ratio] = (base_fwd, (pruned, jstats, x))
+                calls["official", ratio] = (base_fwd, (*official_tree(small), x))
         t = median_times(calls, args.repeats)
         ref = base_fwd(jparams, jstats, x)
-        full = fast_fwd(*calls["fast", 0.0][1])
+        fn, fargs = calls["fast", 0.0]
+        full = fn(*fargs)
         for ratio in RATIOS:
             row = dict(shape=name, batch=batch, length=length, ratio=ratio,
                        states=list(plans[ratio].kept_counts), t_base=t["base"],
@@ -202,8 +176,9 @@ def _row_text(r: dict) -> str:
 def markdown(rows: list[dict], args) -> str:
     lines = [
         f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), "
-        f"jax {jax.__version__}, method={args.method}, chunk={args.chunk or 'default'}, "
-        f"pad={args.pad}, median of {args.repeats} calls, compile excluded",
+        f"jax {jax.__version__}, library model (scan method {args.method}: "
+        f"{check_method(args.method)[0]}), "
+        f"median of {args.repeats} calls, compile excluded",
         "",
     ]
     head = ["shape (batch, L)", "baseline full (official path)", "ours full",
@@ -243,9 +218,8 @@ def main(argv=None) -> int:
     p.add_argument("--paper-batch", action="store_true", help="use the papers' batch sizes")
     p.add_argument("--length", type=int, default=None, help="cap the sequence length")
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--method", default="auto")
-    p.add_argument("--chunk", type=int, default=None)
-    p.add_argument("--pad", type=int, default=8)
+    p.add_argument("--method", default="auto", choices=[*METHODS, "auto"],
+                   help="recurrence kernel of our model (ssm_bridge.scan)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--official-pruned", action="store_true",
                    help="also time the official path on the pruned models")

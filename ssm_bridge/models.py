@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
+from ssm_bridge import scan
 from ssm_bridge import ssm as ssm_math
 from ssm_bridge.config import S4DConfig, S5Config, StackConfig
 from ssm_bridge.errors import ConfigError
@@ -107,6 +108,7 @@ class S5SSM(nn.Module):
     dt_min: float = 0.001
     dt_max: float = 0.1
     blocks: int = 1
+    scan_method: str = "auto"
 
     def setup(self) -> None:
         H, P = self.d_model, self.state_size
@@ -154,7 +156,8 @@ class S5SSM(nn.Module):
 
     def states(self, u):
         lambda_bar, b_bar = self.discrete()
-        return ssm_math.s5_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional)
+        return ssm_math.s5_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional,
+                                  method=self.scan_method)
 
     def readout(self, u, states, mask=None):
         c_fwd, c_bwd = self.output_matrices()
@@ -178,6 +181,7 @@ class S4DSSM(nn.Module):
     step_rescale: float = 1.0
     dt_min: float = 0.001
     dt_max: float = 0.1
+    scan_method: str = "auto"
 
     def setup(self) -> None:
         H, N = self.d_model, self.state_size
@@ -217,7 +221,8 @@ class S4DSSM(nn.Module):
 
     def states(self, u):
         lambda_bar, b_bar = self.discrete()
-        return ssm_math.s4d_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional)
+        return ssm_math.s4d_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional,
+                                   method=self.scan_method)
 
     def readout(self, u, states, mask=None):
         c_fwd, c_bwd = self.output_matrices()
@@ -229,7 +234,7 @@ class S4DSSM(nn.Module):
         return self.readout(u, self.states(u), mask)
 
 
-def _make_ssm(config: StackConfig, layer: int) -> nn.Module:
+def _make_ssm(config: StackConfig, layer: int, scan_method: str) -> nn.Module:
     common = {
         "d_model": config.d_model,
         "state_size": config.state_sizes[layer],
@@ -240,6 +245,7 @@ def _make_ssm(config: StackConfig, layer: int) -> nn.Module:
         "step_rescale": config.step_rescale,
         "dt_min": config.dt_min,
         "dt_max": config.dt_max,
+        "scan_method": scan_method,
     }
     if isinstance(config, S4DConfig):
         return S4DSSM(**common, name="seq")
@@ -255,10 +261,11 @@ class SequenceLayer(nn.Module):
     config: StackConfig
     layer: int
     training: bool = False
+    scan_method: str = "auto"
 
     def setup(self) -> None:
         cfg = self.config
-        self.seq = _make_ssm(cfg, self.layer)
+        self.seq = _make_ssm(cfg, self.layer, self.scan_method)
         if cfg.activation == "full_glu":
             self.out1 = nn.Dense(cfg.d_model)
             self.out2 = nn.Dense(cfg.d_model)
@@ -310,11 +317,13 @@ class StackedEncoder(nn.Module):
 
     config: StackConfig
     training: bool = False
+    scan_method: str = "auto"
 
     def setup(self) -> None:
         self.encoder = nn.Dense(self.config.d_model)
         self.layers = [
-            SequenceLayer(self.config, i, training=self.training)
+            SequenceLayer(self.config, i, training=self.training,
+                          scan_method=self.scan_method)
             for i in range(self.config.n_layers)
         ]
 
@@ -334,6 +343,10 @@ class StackModel(nn.Module):
     training : bool
         Dropout on and BatchNorm in batch-statistics mode (call ``apply`` with
         ``mutable=["batch_stats"]`` and a ``"dropout"`` rng).
+    scan_method : str
+        Recurrence kernel of every layer (:func:`ssm_bridge.scan.diagonal_recurrence`;
+        default ``"auto"``).  An execution choice, not part of the model: all kernels give
+        the same outputs up to float32 rounding.
 
     ``__call__(x, masks=None)``: x (batch, L, d_input) → log-probabilities (batch,
     n_classes); ``masks`` is an optional sequence of per-layer arrays over units (1 keep,
@@ -342,9 +355,11 @@ class StackModel(nn.Module):
 
     config: StackConfig
     training: bool = False
+    scan_method: str = "auto"
 
     def setup(self) -> None:
-        self.encoder = StackedEncoder(self.config, training=self.training)
+        self.encoder = StackedEncoder(self.config, training=self.training,
+                                      scan_method=self.scan_method)
         self.decoder = nn.Dense(self.config.n_classes)
 
     def embed(self, x):
@@ -377,11 +392,17 @@ class S4DModel(StackModel):
         super().__post_init__()
 
 
-def make_model(config: StackConfig, *, training: bool = False) -> StackModel:
-    """The model class matching ``config`` (S5Model or S4DModel)."""
-    if isinstance(config, S4DConfig):
-        return S4DModel(config, training=training)
-    return S5Model(config, training=training)
+def make_model(
+    config: StackConfig, *, training: bool = False, scan_method: str = "auto"
+) -> StackModel:
+    """The model class matching ``config`` (S5Model or S4DModel).
+
+    ``scan_method`` picks the recurrence kernel (see :mod:`ssm_bridge.scan`); an unknown name
+    raises :class:`ssm_bridge.scan.ScanMethodError`.
+    """
+    scan.check_method(scan_method)
+    cls = S4DModel if isinstance(config, S4DConfig) else S5Model
+    return cls(config, training=training, scan_method=scan_method)
 
 
 def init_variables(config: StackConfig, *, key: jax.Array, seq_len: int = 16) -> dict:

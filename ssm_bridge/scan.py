@@ -43,6 +43,7 @@ import jax.numpy as jnp
 __all__ = [
     "METHODS",
     "ScanMethodError",
+    "check_method",
     "diagonal_recurrence",
     "recurrence_features",
     "s5_readout",
@@ -223,7 +224,11 @@ def _chunked(a: _Pair, b: _Pair, *, chunk: int, inner: str) -> _Pair:
     return _map(lambda z: z.reshape(nchunks * chunk, *rest)[:n], x)
 
 
-def _check_method(method: str, chunk: int | None) -> tuple[str, int]:
+def check_method(method: str, chunk: int | None = None) -> tuple[str, int]:
+    """The kernel ``method`` resolves to (``"auto"`` by backend) and the chunk length.
+
+    Raises :class:`ScanMethodError` for an unknown method or a chunk below 2.
+    """
     if method == "auto":
         method = "sequential" if jax.default_backend() == "cpu" else "chunked_matmul"
     if method not in METHODS:
@@ -289,7 +294,7 @@ def diagonal_recurrence(
     >>> diagonal_recurrence(jnp.array([0.5]), jnp.ones((3, 1)), method="chunked", chunk=2)[:, 0]
     Array([1.  , 1.5 , 1.75], dtype=float32)
     """
-    method, chunk = _check_method(method, chunk)
+    method, chunk = check_method(method, chunk)
     lambda_bar = jnp.asarray(lambda_bar)
     bu = jnp.asarray(bu)
     dtype = jnp.result_type(lambda_bar, bu)
@@ -345,7 +350,7 @@ def recurrence_features(
     real array, shape (L, ..., 2·U·d) with d = 2 when bidirectional, else 1
         ``[Re x_f, Im x_f, Re x_b, Im x_b]`` along the last axis.
     """
-    method, chunk = _check_method(method, chunk)
+    method, chunk = check_method(method, chunk)
     a_r = jnp.real(lambda_bar).astype(bu_re.dtype)
     a_i = jnp.imag(lambda_bar).astype(bu_re.dtype)
     units = a_r.shape[0]
@@ -527,7 +532,7 @@ def s5_ssm_apply(
     >>> y[:, 0]
     Array([2. , 3. , 3.5], dtype=float32)
     """
-    _check_method(method, chunk)
+    check_method(method, chunk)
     _padded_size(0, pad_multiple)
     lambda_bar, b_bar, c, d, u = (jnp.asarray(a) for a in (lambda_bar, b_bar, c, d, u))
     c_backward = None if c_backward is None else jnp.asarray(c_backward)

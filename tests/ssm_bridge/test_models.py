@@ -5,9 +5,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from ssm_bridge import S5Config, init_variables, make_model, validate_tree
 from ssm_bridge.models import hippo_n_init
+from ssm_bridge.scan import ScanMethodError
 
 
 def test_hippo_n_eigenvalues():
@@ -33,3 +35,18 @@ def test_heterogeneous_stack_initialises_and_trains_in_batch_mode():
     old = variables["batch_stats"]["encoder"]["layers_0"]["norm"]["mean"]
     new = updates["batch_stats"]["encoder"]["layers_0"]["norm"]["mean"]
     assert not np.allclose(old, new)
+
+
+@pytest.mark.parametrize("method", ["associative", "chunked", "chunked_matmul"])
+@pytest.mark.parametrize("fixture", ["s5_model", "s4d_model"])
+def test_every_scan_method_gives_the_same_model_outputs(request, fixture, method):
+    variables, config, x, _ = request.getfixturevalue(fixture)
+    reference = make_model(config, scan_method="sequential").apply(variables, x)
+    out = make_model(config, scan_method=method).apply(variables, x)
+    np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_scan_method_is_refused():
+    cfg = S5Config(d_model=4, n_layers=1, state_sizes=2, d_input=1, n_classes=2)
+    with pytest.raises(ScanMethodError, match="unknown scan method 'fft'"):
+        make_model(cfg, scan_method="fft")

@@ -95,8 +95,9 @@ def _log_step_init(dt_min: float, dt_max: float):
     return init
 
 
-class S5SSM(nn.Module):
-    """The S5 SSM of one layer (the official ``seq`` sub-tree), on batches (batch, L, H)."""
+class _DiagonalSSM(nn.Module):
+    """What the S5 and S4D layers share: the fields, C̃ (one or two), and the forward pass
+    ``y = readout(u, states(u))``.  Subclasses create the parameters and ``discrete()``."""
 
     d_model: int
     state_size: int
@@ -107,8 +108,51 @@ class S5SSM(nn.Module):
     step_rescale: float = 1.0
     dt_min: float = 0.001
     dt_max: float = 0.1
-    blocks: int = 1
     scan_method: str = "auto"
+
+    states_fn = staticmethod(ssm_math.s5_states)
+    readout_fn = staticmethod(ssm_math.s5_readout)
+
+    def _output_params(self, init, shape) -> None:
+        if self.bidirectional:
+            self.C1 = self.param("C1", init, shape)
+            self.C2 = self.param("C2", init, shape)
+        else:
+            self.C = self.param("C", init, shape)
+
+    def discrete(self):
+        raise NotImplementedError
+
+    def output_matrices(self):
+        """(C̃ forward, C̃ backward or None), complex."""
+        if self.bidirectional:
+            return ssm_math.to_complex(self.C1), ssm_math.to_complex(self.C2)
+        return ssm_math.to_complex(self.C), None
+
+    def states(self, u):
+        """State features (L, batch, F) of u (batch, L, H) (:mod:`ssm_bridge.ssm`)."""
+        lambda_bar, b_bar = self.discrete()
+        return self.states_fn(lambda_bar, b_bar, u, bidirectional=self.bidirectional,
+                              method=self.scan_method)
+
+    def readout(self, u, states, mask=None):
+        """``f·Re(C̃ x) + D ⊙ u``, with ``mask`` over units multiplying the columns of C̃."""
+        c_fwd, c_bwd = self.output_matrices()
+        return self.readout_fn(states, c_fwd, c_bwd, self.D, u, conj_sym=self.conj_sym,
+                               mask=mask)
+
+    def __call__(self, u, mask=None):
+        """``y = SSM(u)``: u (batch, L, H) → (batch, L, H); ``mask`` over units."""
+        return self.readout(u, self.states(u), mask)
+
+
+class S5SSM(_DiagonalSSM):
+    """The S5 SSM of one layer (the official ``seq`` sub-tree), on batches (batch, L, H).
+
+    Units are the P stored modes; ``blocks`` sets the block-diagonal HiPPO-N init.
+    """
+
+    blocks: int = 1
 
     def setup(self) -> None:
         H, P = self.d_model, self.state_size
@@ -133,11 +177,7 @@ class S5SSM(nn.Module):
             return jnp.stack([cv.real, cv.imag], axis=-1)
 
         self.B = self.param("B", b_init, (P, H, 2))
-        if self.bidirectional:
-            self.C1 = self.param("C1", c_init, (H, P, 2))
-            self.C2 = self.param("C2", c_init, (H, P, 2))
-        else:
-            self.C = self.param("C", c_init, (H, P, 2))
+        self._output_params(c_init, (H, P, 2))
         self.D = self.param("D", nn.initializers.normal(stddev=1.0), (H,))
         self.log_step = self.param(
             "log_step", _log_step_init(self.dt_min, self.dt_max), (P, 1)
@@ -149,39 +189,15 @@ class S5SSM(nn.Module):
         step = self.step_rescale * jnp.exp(self.log_step[:, 0])
         return ssm_math.discretize(lam, ssm_math.to_complex(self.B), step, self.discretization)
 
-    def output_matrices(self):
-        if self.bidirectional:
-            return ssm_math.to_complex(self.C1), ssm_math.to_complex(self.C2)
-        return ssm_math.to_complex(self.C), None
 
-    def states(self, u):
-        lambda_bar, b_bar = self.discrete()
-        return ssm_math.s5_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional,
-                                  method=self.scan_method)
+class S4DSSM(_DiagonalSSM):
+    """An S4D layer: H independent SISO diagonal SSMs with N stored modes each.
 
-    def readout(self, u, states, mask=None):
-        c_fwd, c_bwd = self.output_matrices()
-        return ssm_math.s5_readout(states, c_fwd, c_bwd, self.D, u, conj_sym=self.conj_sym,
-                                   mask=mask)
+    Units are the H·N (channel, mode) pairs, channel-major.
+    """
 
-    def __call__(self, u, mask=None):
-        """``y = SSM(u)``: u (batch, L, H) → (batch, L, H); ``mask`` (P,) over stored modes."""
-        return self.readout(u, self.states(u), mask)
-
-
-class S4DSSM(nn.Module):
-    """An S4D layer: H independent SISO diagonal SSMs with N stored modes each."""
-
-    d_model: int
-    state_size: int
-    conj_sym: bool = True
-    bidirectional: bool = False
-    discretization: str = "zoh"
-    clip_eigs: bool = False
-    step_rescale: float = 1.0
-    dt_min: float = 0.001
-    dt_max: float = 0.1
-    scan_method: str = "auto"
+    states_fn = staticmethod(ssm_math.s4d_states)
+    readout_fn = staticmethod(ssm_math.s4d_readout)
 
     def setup(self) -> None:
         H, N = self.d_model, self.state_size
@@ -194,12 +210,7 @@ class S4DSSM(nn.Module):
         self.B = self.param(
             "B", lambda k, s: jnp.zeros(s).at[..., 0].set(1.0), (H, N, 2)
         )
-        c_init = nn.initializers.normal(stddev=float(np.sqrt(0.5)))
-        if self.bidirectional:
-            self.C1 = self.param("C1", c_init, (H, N, 2))
-            self.C2 = self.param("C2", c_init, (H, N, 2))
-        else:
-            self.C = self.param("C", c_init, (H, N, 2))
+        self._output_params(nn.initializers.normal(stddev=float(np.sqrt(0.5))), (H, N, 2))
         self.D = self.param("D", nn.initializers.normal(stddev=1.0), (H,))
         self.log_step = self.param(
             "log_step", _log_step_init(self.dt_min, self.dt_max), (H, 1)
@@ -213,25 +224,6 @@ class S4DSSM(nn.Module):
             lam, ssm_math.to_complex(self.B)[..., None], step, self.discretization
         )
         return lambda_bar, b_bar[..., 0]
-
-    def output_matrices(self):
-        if self.bidirectional:
-            return ssm_math.to_complex(self.C1), ssm_math.to_complex(self.C2)
-        return ssm_math.to_complex(self.C), None
-
-    def states(self, u):
-        lambda_bar, b_bar = self.discrete()
-        return ssm_math.s4d_states(lambda_bar, b_bar, u, bidirectional=self.bidirectional,
-                                   method=self.scan_method)
-
-    def readout(self, u, states, mask=None):
-        c_fwd, c_bwd = self.output_matrices()
-        return ssm_math.s4d_readout(states, c_fwd, c_bwd, self.D, u, conj_sym=self.conj_sym,
-                                    mask=mask)
-
-    def __call__(self, u, mask=None):
-        """u (batch, L, H) → (batch, L, H); ``mask`` (H·N,) over channel-major units."""
-        return self.readout(u, self.states(u), mask)
 
 
 def _make_ssm(config: StackConfig, layer: int, scan_method: str) -> nn.Module:

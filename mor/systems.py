@@ -391,6 +391,39 @@ class ModalSystem:
             name=self.name,
         )
 
+    def after_update_form(self) -> ModalSystem:
+        """The same operator with the output read after the update (the S5 recurrence).
+
+        The inverse of :meth:`standard_form`: from ``y[k] = C x[k] + D u[k]``,
+        ``x[k+1] = Λ x[k] + B u[k]`` to ``x[k] = Λ x[k−1] + B u[k]``, ``y[k] = C' x[k] + D' u[k]``
+        with ``C' = C Λ⁻¹`` and ``D' = D − Σ_units (C'_i B_i + conj)`` (the transfer
+        functions agree: ``C'Λ(z − Λ)⁻¹B + C'B + D' = C(z − Λ)⁻¹B + D``).  Discrete-time
+        only; systems already in that form are returned unchanged.
+
+        Raises
+        ------
+        StateDimensionError
+            A continuous-time system, or a pole at exactly 0 (no after-update form).
+        """
+        if self.output_after_update:
+            return self
+        if not self.isdtime:
+            raise StateDimensionError(f"{_where(self.name)}after_update_form is for DT systems")
+        if np.any(self.poles == 0):
+            raise StateDimensionError(
+                f"{_where(self.name)}a pole at 0 has no output-after-update realisation")
+        Cb = None if self.C_backward is None else self.C_backward / self.poles
+        shifted = ModalSystem(
+            self.poles, self.B, self.C / self.poles, self.D, self.dt, pair=self.pair,
+            C_backward=Cb, log_poles=self.log_poles, output_after_update=True,
+            name=self.name,
+        )
+        return ModalSystem(
+            self.poles, self.B, shifted.C, self.D - shifted.lag0_feedthrough(), self.dt,
+            pair=self.pair, C_backward=Cb, log_poles=self.log_poles, output_after_update=True,
+            name=self.name,
+        )
+
     def unit_states(self) -> list[np.ndarray]:
         """For each unit, the indices of its real states in :meth:`to_statespace`."""
         sizes = np.where(self.pair, 2, 1)

@@ -41,14 +41,18 @@ def plan_masks(plan: KeepPlan, config: StackConfig) -> list[np.ndarray]:
     ------
     mor.PlanMismatchError
         The plan was made for another model (layer count or units per layer differ), or
-        it is a balanced-truncation plan (a change of basis, not a set of kept states).
+        it is a balanced-truncation plan (not representable by the layer's parameters:
+        see :func:`balanced_feedthrough`).
     """
     if not isinstance(plan, KeepPlan):
         raise PlanMismatchError(f"expected a mor.KeepPlan; got {type(plan).__name__}")
     if plan.kind != "modal":
         raise PlanMismatchError(
-            f"plan of kind {plan.kind!r} ({plan.method}) changes each layer's basis and cannot "
-            "be applied to the parameter tree; use a modal method (aire, last, ...)"
+            f"plan of kind {plan.kind!r} ({plan.method}) cannot be applied to the parameter "
+            "tree: a balanced-truncated layer, even re-diagonalised, needs a full feedthrough "
+            "matrix where an S5/S4D layer has a diagonal D (docs/ssm_bridge.md, Apply); "
+            "use a modal method (aire, last, ...), or certify the balanced plan with "
+            "verification.certify"
         )
     if plan.nlayers != config.n_layers:
         raise PlanMismatchError(

@@ -4,7 +4,7 @@ import sys
 import control
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 import mor
 from mor import ModalSystem
@@ -58,6 +58,36 @@ def test_to_statespace_then_modal_again_keeps_transfer(s):
     omega = np.linspace(0.01, 3.0, 25)
     ref = s.frequency_response(omega)
     assert np.allclose(again.frequency_response(omega), ref, atol=1e-7 * np.max(np.abs(ref)))
+
+
+@given(modal_systems(discrete=True, output_after_update=True))
+def test_after_update_form_inverts_standard_form(s):
+    assume(np.all(s.poles != 0))
+    back = s.standard_form().after_update_form()
+    assert back.output_after_update
+    scale = max(np.abs(s.C).max() * np.abs(s.B).max(), np.abs(s.D).max(), 1.0)
+    np.testing.assert_allclose(back.C, s.C, rtol=1e-12, atol=1e-13 * np.abs(s.C).max())
+    np.testing.assert_allclose(back.D, s.D, atol=1e-12 * scale * s.nunits)
+
+
+@given(modal_systems(discrete=True, output_after_update=False))
+def test_after_update_form_keeps_the_transfer_function(s):
+    assume(np.all(s.poles != 0))
+    omega = np.linspace(0.01, 3.0, 25)
+    ref = s.frequency_response(omega)
+    got = s.after_update_form().frequency_response(omega)
+    # D' and C'B cancel: rounding grows with Σ|C_i||B_i|/|λ_i| (large for poles near 0)
+    cancel = np.sum(np.linalg.norm(s.C, axis=0) * np.linalg.norm(s.B, axis=1)
+                    / np.abs(s.poles))
+    assert np.allclose(got, ref, rtol=1e-9, atol=1e-12 * (np.max(np.abs(ref)) + cancel)), (
+        s.poles, s.pair, np.max(np.abs(got - ref)), cancel)
+
+
+def test_after_update_form_refuses_a_pole_at_zero_and_ct_systems():
+    with pytest.raises(mor.StateDimensionError, match="pole at 0"):
+        ModalSystem([0.0, 0.5], np.ones((2, 1)), np.ones((1, 2)), dt=1).after_update_form()
+    with pytest.raises(mor.StateDimensionError, match="DT systems"):
+        ModalSystem([-1.0], np.ones((1, 1)), np.ones((1, 1))).after_update_form()
 
 
 def test_output_after_update_matches_the_s5_recurrence():

@@ -14,6 +14,7 @@ from ssm_bridge import (
     log_probabilities,
     random_variables,
 )
+from ssm_bridge.bundled import load_bundled
 
 
 @pytest.fixture(params=["s5_model", "s4d_model"])
@@ -101,5 +102,22 @@ def test_balanced_plans_cannot_be_applied_to_a_tree():
     small = S4DConfig(d_model=2, n_layers=2, state_sizes=1)
     v = random_variables(small, seed=0)
     plan = mor.prune(extract(v, small), "balanced_truncation", 0.5)
-    with pytest.raises(mor.PlanMismatchError, match="balanced"):
+    with pytest.raises(mor.PlanMismatchError, match=r"balanced.*diagonal D"):
         apply(v, small, plan, mode="remove")
+
+
+def test_balanced_truncated_layers_need_a_full_feedthrough():
+    """Why balanced plans are refused: in the S5 form (output after the update) a
+    balanced-truncated layer, re-diagonalised, needs a non-diagonal D; the layer's D is
+    diagonal.  At full order the same algebra gives back a diagonal D (the check is sound)."""
+    ckpt, _ = load_bundled("s5_digits")
+    systems = extract(ckpt.variables, ckpt.config)
+    for ratio, reduced in ((0.0, False), (0.5, True)):
+        plan = mor.prune(systems, "balanced_truncation", ratio)
+        for layer in plan.apply(systems):
+            d = layer.after_update_form().D
+            off = np.abs(d - np.diag(np.diag(d))).max()
+            if reduced:
+                assert off > 1e-2 * np.abs(np.diag(d)).max()
+            else:
+                assert off < 1e-10 * np.abs(np.diag(d)).max()

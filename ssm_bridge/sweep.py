@@ -271,7 +271,7 @@ def sweep(
     dev_msk = sharder.put_replicated(tuple(jnp.asarray(m, jnp.float32) for m in node_masks))
     micro = _micro_batch(size, sharder, max(p.size for p in parents), micro_batch)
     acc = _Accumulator(len(plans))
-    nbatches = -(-x.shape[0] // size)
+    nbatches = None if sharder.multihost else -(-x.shape[0] // size)  # multi-host: unknown
     bar = tqdm(total=nbatches, desc=f"sweep ({len(plans)} plans)", disable=(
         None if progress is None else not progress), leave=False)
     try:

@@ -37,6 +37,7 @@ _MAX_LEVEL_SET_STEPS = 30
 _MAX_CANDIDATES = 16  # per kind (mode resonances, grid points)
 _MIN_CANDIDATES = 3
 _REFINED_CANDIDATES = 1
+_SMALLEST_RELATIVE_GAIN = 1e-100  # ‖G‖∞ / triangle bound below which H would overflow
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def _candidate_count(ct: _CTModal) -> int:
 def _candidate_frequencies(ct: _CTModal) -> np.ndarray:
     count = _candidate_count(ct)
     p = ct.poles
-    gain = np.linalg.norm(ct.C, axis=0) * np.linalg.norm(ct.B, axis=1) / np.abs(p.real)
+    gain = _norms(ct.C, axis=0) * _norms(ct.B, axis=1) / np.abs(p.real)
     top = np.argsort(-gain)[:count]
     resonances = np.abs(p.imag[top])
     mags = np.abs(p)
@@ -239,10 +240,39 @@ def _hamiltonian_crossings(
     return np.unique(np.abs(eig.imag[near_axis]))
 
 
+def _norms(x: np.ndarray, axis: int) -> np.ndarray:
+    """2-norms along ``axis`` without over/underflow (``np.linalg.norm`` squares first)."""
+    big = np.max(np.abs(x), axis=axis, keepdims=True)
+    safe = np.where(big > 0, big, 1.0)
+    return np.squeeze(big, axis) * np.sqrt(np.sum(np.abs(x / safe) ** 2, axis=axis))
+
+
+def _normalised(ct: _CTModal) -> tuple[_CTModal, float]:
+    """``(G/g, g)`` with every unit balanced: ``‖B_u‖ = ‖C_u‖``, and ``g`` the modal
+    triangle bound ``‖D‖₂ + Σ_u w_u ‖C_u‖ ‖B_u‖ / |Re p_u|`` (w = 2 for pair units) ≥ ‖G‖∞.
+
+    Scaling ``B_u`` by t and ``C_u`` by 1/t leaves G unchanged; dividing by g puts ‖G‖∞ in
+    (0, 1], so neither the Gram matrices of G(jω) nor the Hamiltonian over- or underflow
+    when the gain is far from 1 (a gain of 1e-160 squared is below float64's range).
+    """
+    b_norm = _norms(ct.B, axis=1)
+    c_norm = _norms(ct.C, axis=0)
+    weight = np.where(ct.pair, 2.0, 1.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        g = float(np.linalg.norm(ct.D, 2) if ct.D.size else 0.0) + float(
+            np.sum(weight * (c_norm * b_norm) / np.abs(ct.poles.real)))
+        t = np.sqrt(c_norm) / np.sqrt(b_norm)  # B_u·t and C_u/t have equal norms
+        if not (math.isfinite(g) and g > 0.0 and np.all(np.isfinite(t)) and np.all(t > 0)):
+            return ct, 1.0
+        root = math.sqrt(g)
+        B = ct.B * (t / root)[:, None]
+        C = ct.C / (t * root)[None, :]
+    return _CTModal(ct.poles, B, C, ct.pair, ct.D / g), g
+
+
 def _drop_silent_units(ct: _CTModal) -> _CTModal:
     """Remove units with C_i B_i = 0: they do not change G (and would only enlarge H)."""
-    gain = np.linalg.norm(ct.C, axis=0) * np.linalg.norm(ct.B, axis=1)
-    keep = gain > 0
+    keep = np.any(ct.C != 0, axis=0) & np.any(ct.B != 0, axis=1)
     return _CTModal(ct.poles[keep], ct.B[keep], ct.C[:, keep], ct.pair[keep], ct.D)
 
 
@@ -258,9 +288,17 @@ def _to_system_frequency(sys: ModalSystem, omega_c: float) -> float:
 def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
     """(‖G‖∞, peak frequency) of a modal system; the frequency in the system's units."""
     ct = _drop_silent_units(_cayley_parts(sys))
-    d_norm = float(np.linalg.norm(ct.D, 2)) if ct.D.size else 0.0
     if ct.poles.size == 0:  # G is the constant D
+        d_norm = float(np.linalg.norm(ct.D, 2)) if ct.D.size else 0.0
         return d_norm, _to_system_frequency(sys, math.inf)
+    ct, gain = _normalised(ct)
+    value, peak = _normalised_hinf(ct, tol)
+    return value * gain, _to_system_frequency(sys, peak)
+
+
+def _normalised_hinf(ct: _CTModal, tol: float) -> tuple[float, float]:
+    """(‖G‖∞, CT peak frequency) of a unit-form system with ‖G‖∞ ≤ 1 (:func:`_normalised`)."""
+    d_norm = float(np.linalg.norm(ct.D, 2)) if ct.D.size else 0.0
     evaluator = _Evaluator(ct)
     candidates = _candidate_frequencies(ct)
     values = evaluator.sigma_max(candidates)
@@ -274,7 +312,13 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
         if v > gamma:
             gamma, peak = v, w
     if gamma == 0.0:
-        return 0.0, _to_system_frequency(sys, peak)
+        return 0.0, peak
+    if gamma < _SMALLEST_RELATIVE_GAIN:
+        raise NormComputationError(
+            f"the modes cancel: ‖G‖∞ ≈ {gamma:.3g} × their triangle bound, below "
+            f"{_SMALLEST_RELATIVE_GAIN:g}; float64 cannot resolve the norm to relative "
+            "accuracy (e.g. a conjugate pair whose imaginary part is subnormal)"
+        )
 
     # The level-set test on a system scaled to norm ≈ 1 (no over/underflow in H).
     A, B, C = real_block_form(ct.poles, ct.B, ct.C, ct.pair)
@@ -297,4 +341,4 @@ def modal_hinf(sys: ModalSystem, *, tol: float = 1e-10) -> tuple[float, float]:
         raise NormComputationError(
             f"H∞ level-set iteration did not converge in {_MAX_LEVEL_SET_STEPS} steps"
         )
-    return gamma, _to_system_frequency(sys, peak)
+    return gamma, peak

@@ -2,6 +2,7 @@ import control
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import mor
 from mor import ModalSystem
@@ -150,3 +151,27 @@ def test_kinked_sigma_max_regression():
                     pair=[True, False, False, False, False])
     reference = mor.hinf_norm(s, method="slicot")
     assert abs(mor.hinf_norm(s) - reference) <= 1e-9 * reference
+
+
+@given(modal_systems(), st.integers(-250, 250), st.sampled_from(["B", "C"]))
+def test_norms_scale_with_the_system_over_the_whole_float_range(s, exponent, which):
+    # found by the thorough verification run: 1e±160 gains overflowed the Gram matrix or the
+    # Hamiltonian, at 1e-200 np.linalg.norm underflowed and the modes were dropped; the H2
+    # Gramian squared B and C the same way
+    k = 10.0**exponent
+    scaled = ModalSystem(s.poles, s.B * k if which == "B" else s.B,
+                         s.C * k if which == "C" else s.C, s.D * k, s.dt, pair=s.pair,
+                         output_after_update=s.output_after_update)
+    assert mor.hinf_norm(scaled) == pytest.approx(k * mor.hinf_norm(s), rel=1e-9)
+    assert mor.h2_norm(scaled) == pytest.approx(k * mor.h2_norm(s), rel=1e-9)
+    if not s.isctime:  # the Gramian (Lyapunov) path as well
+        ss, sss = s.to_statespace(), scaled.to_statespace()
+        assert mor.h2_norm(sss) == pytest.approx(k * mor.h2_norm(ss), rel=1e-6)
+
+
+def test_modes_cancelling_beyond_float64_give_a_clear_error():
+    # a conjugate pair with a subnormal imaginary part and residue j·1: the two modal terms
+    # cancel to ‖G‖∞ ≈ 2e-309 (found by the thorough verification run; AB13DD fails too)
+    s = ModalSystem([0.25 + 5.56268465e-310j], [[1j]], [[1.0]], dt=1, pair=[True])
+    with pytest.raises(mor.NormComputationError, match="the modes cancel"):
+        mor.hinf_norm(s)

@@ -16,6 +16,8 @@ Bruinsma–Steinbuch, 1990, seeded by the modal structure):
    γ = γ_lo (1 + tol) has an eigenvalue jω exactly when γ is a singular value of G(jω).
    No imaginary eigenvalue: ‖G‖∞ ≤ γ.  Otherwise the crossings bound intervals where
    σ_max > γ; their midpoints raise γ_lo and the step repeats (quadratic convergence).
+   Within 1e-4 above ‖D‖₂, where H needs the inverse of the nearly singular DᵀD − γ²I,
+   the crossings come from the extended pencil instead (QZ, as AB13DD).
 
 The cost is one real eigenvalue solve of size 2·nstates (usually exactly one) plus a
 few dozen frequency evaluations, against the repeated generalized (QZ) solves of AB13DD.
@@ -37,6 +39,7 @@ _MAX_LEVEL_SET_STEPS = 30
 _MAX_CANDIDATES = 16  # per kind (mode resonances, grid points)
 _MIN_CANDIDATES = 3
 _REFINED_CANDIDATES = 1
+_PENCIL_MARGIN = 1e-4  # levels this close above ‖D‖₂ use the pencil, not the Hamiltonian
 _SMALLEST_RELATIVE_GAIN = 1e-100  # ‖G‖∞ / triangle bound below which H would overflow
 
 
@@ -242,9 +245,10 @@ def _hamiltonian_crossings(
 
 def _norms(x: np.ndarray, axis: int) -> np.ndarray:
     """2-norms along ``axis`` without over/underflow (``np.linalg.norm`` squares first)."""
-    big = np.max(np.abs(x), axis=axis, keepdims=True)
+    mag = np.abs(x)  # real: dividing by a subnormal real is exact, a complex division is not
+    big = np.max(mag, axis=axis, keepdims=True)
     safe = np.where(big > 0, big, 1.0)
-    return np.squeeze(big, axis) * np.sqrt(np.sum(np.abs(x / safe) ** 2, axis=axis))
+    return np.squeeze(big, axis) * np.sqrt(np.sum((mag / safe) ** 2, axis=axis))
 
 
 def _normalised(ct: _CTModal) -> tuple[_CTModal, float]:
@@ -268,6 +272,35 @@ def _normalised(ct: _CTModal) -> tuple[_CTModal, float]:
         B = ct.B * (t / root)[:, None]
         C = ct.C / (t * root)[None, :]
     return _CTModal(ct.poles, B, C, ct.pair, ct.D / g), g
+
+
+def _pencil_crossings(
+    A: np.ndarray, B: np.ndarray, C: np.ndarray, D: np.ndarray, gamma: float
+) -> np.ndarray:
+    """As :func:`_hamiltonian_crossings`, from the extended pencil (no inverse of
+    ``DᵀD − γ²I``, which is singular at ``γ = ‖D‖₂``).
+
+    ``s = jω`` is a finite generalized eigenvalue of ``M − sN`` exactly when γ is a singular
+    value of G(jω): with ``x = (sI − A)⁻¹Bv`` and ``z = (−sI − Aᵀ)⁻¹Cᵀu``, ``Gv = γu`` and
+    ``Gᴴu = γv`` read ``sx = Ax + Bv``, ``sz = −Aᵀz − Cᵀu``, ``0 = Cx + Dv − γu``,
+    ``0 = Bᵀz + Dᵀu − γv`` (the formulation of AB13DD, Bruinsma–Steinbuch 1990).
+    """
+    n, m, p = A.shape[0], B.shape[1], C.shape[0]
+    M = np.block([
+        [A, np.zeros((n, n)), B, np.zeros((n, p))],
+        [np.zeros((n, n)), -A.T, np.zeros((n, m)), -C.T],
+        [C, np.zeros((p, n)), D, -gamma * np.eye(p)],
+        [np.zeros((m, n)), B.T, -gamma * np.eye(m), D.T],
+    ])
+    N = np.zeros_like(M)
+    N[: 2 * n, : 2 * n] = np.eye(2 * n)
+    eig = scipy.linalg.eigvals(M, N)
+    eig = eig[np.isfinite(eig)]
+    if eig.size == 0:
+        return np.empty(0)
+    scale = max(1.0, float(np.max(np.abs(eig))))
+    near_axis = np.abs(eig.real) <= 1e-7 * scale
+    return np.unique(np.abs(eig.imag[near_axis]))
 
 
 def _drop_silent_units(ct: _CTModal) -> _CTModal:
@@ -326,7 +359,10 @@ def _normalised_hinf(ct: _CTModal, tol: float) -> tuple[float, float]:
     C, D = C / scale, ct.D / scale
     for _ in range(_MAX_LEVEL_SET_STEPS):
         level = max(gamma, d_norm) * (1.0 + tol)
-        crossings = _hamiltonian_crossings(A, B, C, D, level / scale)
+        if level <= d_norm * (1.0 + _PENCIL_MARGIN):  # DᵀD − γ²I (nearly) singular
+            crossings = _pencil_crossings(A, B, C, D, level / scale)
+        else:
+            crossings = _hamiltonian_crossings(A, B, C, D, level / scale)
         if crossings.size == 0:
             break
         edges = np.concatenate([[0.0], crossings, [crossings[-1] * 2.0 + 1.0]])

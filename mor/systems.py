@@ -403,18 +403,22 @@ class ModalSystem:
         Raises
         ------
         StateDimensionError
-            A continuous-time system, or a pole at exactly 0 (no after-update form).
+            A continuous-time system, or a pole at 0 or so close to it that ``C Λ⁻¹``
+            overflows (no after-update form).
         """
         if self.output_after_update:
             return self
         if not self.isdtime:
             raise StateDimensionError(f"{_where(self.name)}after_update_form is for DT systems")
-        if np.any(self.poles == 0):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            shifted_c = self.C / self.poles
+            Cb = None if self.C_backward is None else self.C_backward / self.poles
+        if not (np.all(np.isfinite(shifted_c)) and (Cb is None or np.all(np.isfinite(Cb)))):
             raise StateDimensionError(
-                f"{_where(self.name)}a pole at 0 has no output-after-update realisation")
-        Cb = None if self.C_backward is None else self.C_backward / self.poles
+                f"{_where(self.name)}a pole at (or within float64 range of) 0 has no "
+                "output-after-update realisation: C Λ⁻¹ overflows")
         shifted = ModalSystem(
-            self.poles, self.B, self.C / self.poles, self.D, self.dt, pair=self.pair,
+            self.poles, self.B, shifted_c, self.D, self.dt, pair=self.pair,
             C_backward=Cb, log_poles=self.log_poles, output_after_update=True,
             name=self.name,
         )

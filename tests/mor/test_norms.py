@@ -175,3 +175,35 @@ def test_modes_cancelling_beyond_float64_give_a_clear_error():
     s = ModalSystem([0.25 + 5.56268465e-310j], [[1j]], [[1.0]], dt=1, pair=[True])
     with pytest.raises(mor.NormComputationError, match="the modes cancel"):
         mor.hinf_norm(s)
+
+
+def test_peak_just_above_the_feedthrough_norm_is_found():
+    # found by the thorough run: the lower bound was ‖D‖₂ (the value at ω = π), and at the
+    # level ‖D‖₂(1 + tol) the Hamiltonian needs (DᵀD − γ²I)⁻¹, nearly singular: it showed no
+    # crossing and 10.2084 was returned for 10.2549.  Such levels now use the pencil.
+    s = ModalSystem(
+        [0.1960699985075748 + 0.33117449002438737j, -0.1967056464791721,
+         -0.5167951813393483, 0.8387239994414707],
+        [[0.7446409951474956 + 1.2032058029985502j], [0.5049474151986219],
+         [-0.9619232430228546], [0.15940657661374438]],
+        [[0.6593583313107543 - 0.16707719218524922j, 1.298664793218568, -1.569906920683276,
+          0.06825579569353311],
+         [2.689538143676203 - 0.9665189006517958j, 0.16992008785123458, -0.7051337310379854,
+          -0.11882338916098871]],
+        [[-1.1900380544607054], [1.841249091584043]],
+        dt=1, pair=[True, False, False, False], output_after_update=True,
+    )
+    reference = mor.hinf_norm(s.to_statespace(), method="slicot")
+    assert reference > 1.004 * np.linalg.norm(s.standard_form().D, 2)
+    assert mor.hinf_norm(s) == pytest.approx(reference, rel=1e-9)
+
+
+def test_subnormal_entries_do_not_break_slicot():
+    # found by the thorough run: SB03OD returned a Hankel singular value of 3e169 for a pole
+    # at 1.1e-308 (true value |cb|/sqrt(1 − λ²) = 0.507), AB13DD failed on a subnormal A
+    s = ModalSystem([1.1125369292536007e-308], [[-0.535669373161111]], [[0.9470809631292422]],
+                    [[-0.7037352358069926]], dt=1)
+    np.testing.assert_allclose(mor.hankel_singular_values(s), [0.535669373161111 *
+                                                               0.9470809631292422], rtol=1e-12)
+    pair = ModalSystem([0.25 + 5.56268465e-310j], [[1j]], [[1.0]], dt=1, pair=[True])
+    assert mor.hinf_norm(pair.to_statespace(), method="slicot") < 1e-300  # true: 2.4e-309

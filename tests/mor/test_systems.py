@@ -60,10 +60,18 @@ def test_to_statespace_then_modal_again_keeps_transfer(s):
     assert np.allclose(again.frequency_response(omega), ref, atol=1e-7 * np.max(np.abs(ref)))
 
 
+def _after_update_or_reject(s):
+    """The after-update form, or reject the example: a pole at (or subnormally near) 0
+    has none (checked separately below)."""
+    try:
+        return s.after_update_form()
+    except mor.StateDimensionError:
+        assume(False)
+
+
 @given(modal_systems(discrete=True, output_after_update=True))
 def test_after_update_form_inverts_standard_form(s):
-    assume(np.all(s.poles != 0))
-    back = s.standard_form().after_update_form()
+    back = _after_update_or_reject(s.standard_form())
     assert back.output_after_update
     scale = max(np.abs(s.C).max() * np.abs(s.B).max(), np.abs(s.D).max(), 1.0)
     np.testing.assert_allclose(back.C, s.C, rtol=1e-12, atol=1e-13 * np.abs(s.C).max())
@@ -72,10 +80,9 @@ def test_after_update_form_inverts_standard_form(s):
 
 @given(modal_systems(discrete=True, output_after_update=False))
 def test_after_update_form_keeps_the_transfer_function(s):
-    assume(np.all(s.poles != 0))
     omega = np.linspace(0.01, 3.0, 25)
     ref = s.frequency_response(omega)
-    got = s.after_update_form().frequency_response(omega)
+    got = _after_update_or_reject(s).frequency_response(omega)
     # D' and C'B cancel: rounding grows with Σ|C_i||B_i|/|λ_i| (large for poles near 0)
     cancel = np.sum(np.linalg.norm(s.C, axis=0) * np.linalg.norm(s.B, axis=1)
                     / np.abs(s.poles))
@@ -84,8 +91,10 @@ def test_after_update_form_keeps_the_transfer_function(s):
 
 
 def test_after_update_form_refuses_a_pole_at_zero_and_ct_systems():
-    with pytest.raises(mor.StateDimensionError, match="pole at 0"):
+    with pytest.raises(mor.StateDimensionError, match="pole at"):
         ModalSystem([0.0, 0.5], np.ones((2, 1)), np.ones((1, 2)), dt=1).after_update_form()
+    with pytest.raises(mor.StateDimensionError, match="overflows"):
+        ModalSystem([5e-324, 0.5], np.ones((2, 1)), np.ones((1, 2)), dt=1).after_update_form()
     with pytest.raises(mor.StateDimensionError, match="DT systems"):
         ModalSystem([-1.0], np.ones((1, 1)), np.ones((1, 1))).after_update_form()
 

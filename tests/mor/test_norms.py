@@ -104,7 +104,9 @@ def test_dt_hankel_singular_values_are_those_of_the_hankel_matrix(s):
     hankel = np.block([[markov[i + j] for j in range(blocks)] for i in range(blocks)])
     reference = np.linalg.svd(hankel, compute_uv=False)[: ss.nstates]
     hsv = mor.hankel_singular_values(s)
-    assert np.allclose(hsv, reference, rtol=1e-8, atol=1e-12 * reference[0])
+    # values below float64's normal range (2.2e-308) carry no relative precision
+    atol = max(1e-12 * reference[0], np.finfo(np.float64).tiny)
+    assert np.allclose(hsv, reference, rtol=1e-8, atol=atol)
 
 
 def test_unstable_statespace_is_refused():
@@ -205,5 +207,9 @@ def test_subnormal_entries_do_not_break_slicot():
                     [[-0.7037352358069926]], dt=1)
     np.testing.assert_allclose(mor.hankel_singular_values(s), [0.535669373161111 *
                                                                0.9470809631292422], rtol=1e-12)
+    for pole in (1e-140, 1.20668302e-237):  # SB03OD gave 34 and 2.3e61 here
+        tiny = ModalSystem([pole], [[-0.535669373161111]], [[0.9470809631292422]], dt=1)
+        np.testing.assert_allclose(mor.hankel_singular_values(tiny),
+                                   [0.535669373161111 * 0.9470809631292422], rtol=1e-12)
     pair = ModalSystem([0.25 + 5.56268465e-310j], [[1j]], [[1.0]], dt=1, pair=[True])
     assert mor.hinf_norm(pair.to_statespace(), method="slicot") < 1e-300  # true: 2.4e-309

@@ -91,19 +91,51 @@ def _cayley_parts(sys: ModalSystem) -> _CTModal:
 
 
 class _Evaluator:
-    """σ_max(G(jω)) of a CT unit-form system, batched over frequencies."""
+    """σ_max(G(jω)) of a CT unit-form system, batched over frequencies.
+
+    A pair unit (pole λ = a + jb, residue R = C_u B_uᵀ) is evaluated in the pair-stable form
+
+        R/(s − λ) + R̄/(s − λ̄) = [2(s − a)·Re R − 2b·Im R] / ((s − λ)(s − λ̄)),
+
+    never as the sum of its two conjugate terms: when the pair nearly cancels (a small b
+    with a nearly imaginary R) those terms are O(1) each and their sum would be pure
+    round-off, whose size depends on the BLAS kernel's summation order.  With
+    ``Re R = C_r B_rᵀ − C_i B_iᵀ`` and ``Im R = C_r B_iᵀ + C_i B_rᵀ`` this is one matrix
+    product ``[C_real | C_r | C_i] · (weighted rows)`` per batch of frequencies.
+    """
 
     def __init__(self, ct: _CTModal) -> None:
-        self.poles, self.B, self.C = ct.expanded()
+        self.poles, self.B, self.C = ct.expanded()  # the slope uses the expanded form
         self.D = ct.D
+        real, pair = ~ct.pair, ct.pair
+        self._real_poles = ct.poles[real]
+        self._pair_poles = ct.poles[pair]
+        self._B_real = ct.B[real]
+        self._B_r, self._B_i = ct.B[pair].real, ct.B[pair].imag
+        self._left = np.concatenate(
+            [ct.C[:, real], ct.C[:, pair].real, ct.C[:, pair].imag], axis=1
+        )
         self.count = 0
 
     def response(self, omega: np.ndarray) -> np.ndarray:
         """G(jω) for each ω, shape (K, p, m), as one matrix product (BLAS-3)."""
-        n, m = self.B.shape
-        w = 1.0 / (1j * omega[:, None] - self.poles[None, :])  # (K, n)
-        scaled = (w[:, :, None] * self.B[None]).transpose(1, 0, 2).reshape(n, -1)
-        G = (self.C @ scaled).reshape(self.C.shape[0], omega.size, m).transpose(1, 0, 2)
+        s = 1j * omega[:, None]  # (K, 1)
+        w_real = 1.0 / (s - self._real_poles[None, :])  # (K, n_real)
+        lam = self._pair_poles[None, :]
+        denom = (s - lam) * (s - np.conj(lam))  # (s − λ)(s − λ̄), normwise accurate
+        alpha = 2.0 * (s - lam.real) / denom
+        beta = 2.0 * lam.imag / denom
+        rows = np.concatenate(
+            [
+                w_real[:, :, None] * self._B_real[None],
+                alpha[:, :, None] * self._B_r[None] - beta[:, :, None] * self._B_i[None],
+                -(alpha[:, :, None] * self._B_i[None] + beta[:, :, None] * self._B_r[None]),
+            ],
+            axis=1,
+        )  # (K, N, m)
+        K, N, m = rows.shape
+        G = self._left @ rows.transpose(1, 0, 2).reshape(N, K * m)
+        G = G.reshape(self._left.shape[0], K, m).transpose(1, 0, 2)
         return G + self.D[None]
 
     def sigma_max(self, omega) -> np.ndarray:
@@ -122,7 +154,7 @@ class _Evaluator:
         """
         self.count += 1
         w = 1.0 / (1j * omega - self.poles)
-        G = (self.C * w[None, :]) @ self.B + self.D
+        G = self.response(np.array([omega]))[0]
         p, m = G.shape
         if m <= p:
             lam, vecs = scipy.linalg.eigh(G.conj().T @ G, subset_by_index=[m - 1, m - 1])
@@ -304,8 +336,15 @@ def _pencil_crossings(
 
 
 def _drop_silent_units(ct: _CTModal) -> _CTModal:
-    """Remove units with C_i B_i = 0: they do not change G (and would only enlarge H)."""
+    """Remove units whose residue is zero: they do not change G (and would only enlarge H).
+
+    A unit's residue is ``C_u B_uᵀ`` (zero when C_u or B_u is); a pair unit on the real
+    axis (b = 0) contributes ``2·Re(C_u B_uᵀ)/(s − a)``, zero when that real part is.
+    """
     keep = np.any(ct.C != 0, axis=0) & np.any(ct.B != 0, axis=1)
+    on_axis = ct.pair & (ct.poles.imag == 0) & keep
+    for u in np.flatnonzero(on_axis):
+        keep[u] = np.any(np.real(np.outer(ct.C[:, u], ct.B[u])) != 0)
     return _CTModal(ct.poles[keep], ct.B[keep], ct.C[:, keep], ct.pair[keep], ct.D)
 
 
@@ -344,9 +383,7 @@ def _normalised_hinf(ct: _CTModal, tol: float) -> tuple[float, float]:
         w, v = _refine(evaluator, lo, hi, float(candidates[k]), float(values[k]))
         if v > gamma:
             gamma, peak = v, w
-    if gamma == 0.0:
-        return 0.0, peak
-    if gamma < _SMALLEST_RELATIVE_GAIN:
+    if gamma < _SMALLEST_RELATIVE_GAIN:  # 0 included: units with residues cancelled
         raise NormComputationError(
             f"the modes cancel: ‖G‖∞ ≈ {gamma:.3g} × their triangle bound, below "
             f"{_SMALLEST_RELATIVE_GAIN:g}; float64 cannot resolve the norm to relative "

@@ -213,3 +213,13 @@ def test_subnormal_entries_do_not_break_slicot():
                                    [0.535669373161111 * 0.9470809631292422], rtol=1e-12)
     pair = ModalSystem([0.25 + 5.56268465e-310j], [[1j]], [[1.0]], dt=1, pair=[True])
     assert mor.hinf_norm(pair.to_statespace(), method="slicot") < 1e-300  # true: 2.4e-309
+
+
+@pytest.mark.parametrize("b", [1e-4, 1e-9, 1e-12])
+def test_nearly_real_pair_is_evaluated_without_cancellation(b):
+    # R/(s − λ) + R̄/(s − λ̄) with R = j and λ = −1 + jb is −2b/((s + 1)² + b²): the two
+    # conjugate terms are O(1) each; summed term by term, round-off left 2.5e-10 of the
+    # norm at b = 1e-12 (and a BLAS-kernel-dependent 8.6e-17 instead of an error for the
+    # subnormal pair above).  The pair-stable form gives it to full precision.
+    s = ModalSystem([-1.0 + b * 1j], [[1j]], [[1.0]], dt=0, pair=[True])
+    assert mor.hinf_norm(s) == pytest.approx(2 * b / (1 + b * b), rel=1e-13)

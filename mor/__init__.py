@@ -7,7 +7,8 @@ slycot only: importing ``mor`` never imports JAX.
 """
 
 from mor import scores
-from mor.benchmarks import BENCHMARKS, load_benchmark
+from mor.after_update import after_update_balanced_truncation
+from mor.benchmarks import BENCHMARKS, load_benchmark, load_mat_system
 from mor.exceptions import (
     EmptySystemError,
     IllConditionedEigenbasisError,
@@ -20,17 +21,21 @@ from mor.exceptions import (
     RatioError,
     StateDimensionError,
     UnknownMethodError,
+    UnstableModeWarning,
     UnstableSystemError,
 )
 from mor.norms import h2_norm, hankel_singular_values, hinf_norm
 from mor.plan import KeepPlan
+from mor.reduction import REDUCE_METHODS, ReductionInfo, Reductor, error_bounds, reduce
 from mor.selection import METHODS, kept_count, prune
+from mor.system_io import load_system, save_system
 from mor.systems import ModalSystem
 from mor.truncation import balanced_singular_perturbation, balanced_truncation, modal_truncation
 
 __all__ = [
     "BENCHMARKS",
     "METHODS",
+    "REDUCE_METHODS",
     "EmptySystemError",
     "IllConditionedEigenbasisError",
     "IllConditionedEigenbasisWarning",
@@ -42,18 +47,27 @@ __all__ = [
     "PairingError",
     "PlanMismatchError",
     "RatioError",
+    "ReductionInfo",
+    "Reductor",
     "StateDimensionError",
     "UnknownMethodError",
+    "UnstableModeWarning",
     "UnstableSystemError",
+    "after_update_balanced_truncation",
     "balanced_singular_perturbation",
     "balanced_truncation",
+    "error_bounds",
     "h2_norm",
     "hankel_singular_values",
     "hinf_norm",
     "kept_count",
     "load_benchmark",
+    "load_mat_system",
+    "load_system",
     "modal_truncation",
     "prune",
+    "reduce",
+    "save_system",
     "scores",
 ]
 

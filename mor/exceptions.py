@@ -8,14 +8,18 @@ __all__ = [
     "EmptySystemError",
     "IllConditionedEigenbasisError",
     "IllConditionedEigenbasisWarning",
+    "InputFileError",
+    "InputTypeError",
     "MORError",
     "NonFiniteError",
     "NormComputationError",
     "PairingError",
     "PlanMismatchError",
+    "PlanTypeError",
     "RatioError",
     "StateDimensionError",
     "UnknownMethodError",
+    "UnstableModeWarning",
     "UnstableSystemError",
 ]
 
@@ -56,6 +60,26 @@ class PlanMismatchError(MORError):
     """A KeepPlan does not fit the systems it is applied to."""
 
 
+class InputTypeError(MORError, TypeError):
+    """An argument of the Python API, or a field read from a file, has the wrong type.
+
+    The message names the argument and the expected type.  Also a :class:`TypeError`, so
+    code that caught the plain ``TypeError`` still does.
+    """
+
+
+class PlanTypeError(PlanMismatchError, InputTypeError):
+    """A KeepPlan field (given or read from JSON) has the wrong type, e.g. an index 1.7 or "12"."""
+
+
+class InputFileError(MORError):
+    """A file cannot be read as the input it should be.
+
+    Not a regular file (a directory, FIFO or device), larger than its size limit, not
+    UTF-8 text, not valid or too deeply nested JSON, or holding values of the wrong type.
+    """
+
+
 class IllConditionedEigenbasisError(MORError):
     """The eigenvector matrix of A is singular to working precision (defective A)."""
 
@@ -66,3 +90,7 @@ class NormComputationError(MORError):
 
 class IllConditionedEigenbasisWarning(UserWarning):
     """The eigenvector matrix of A is badly conditioned; modal results lose accuracy."""
+
+
+class UnstableModeWarning(UserWarning):
+    """A layer holds a mode that is not strictly stable; it is always kept by selection."""

@@ -23,23 +23,37 @@ Ratio p keeps ``K = N − round(p·N)`` of the N units of the stack, and never f
 unit per layer (so p = 1 keeps one unit per layer, as in both papers).  Exactly K units
 are kept: ties are broken by rank within the layer (index order), then by layer (the
 papers' "score ≥ τ" rule keeps extra units on ties).
+
+Units that are not strictly stable (layers built with ``allow_unstable=True``) have no
+finite energy or H∞ score: every method scores them +∞ and keeps them, beyond K if need
+be, and an :class:`~mor.exceptions.UnstableModeWarning` names the layer and the units.
+Balanced truncation reduces the stable part of such a layer only.
+
+``compat="released"`` reproduces the kept sets of the released LAST and AIRE-Prune code
+instead (:func:`prune`, Notes).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from mor import scores as _scores
-from mor.exceptions import EmptySystemError, RatioError, UnknownMethodError
-from mor.norms import hankel_singular_values
-from mor.plan import KeepPlan
+from mor.balanced_selection import balanced_plan
+from mor.budgets import tolerance_keep
+from mor.exceptions import EmptySystemError, RatioError, UnknownMethodError, UnstableModeWarning
+from mor.plan import KeepPlan, modal_layers
 from mor.systems import ModalSystem
 
-__all__ = ["METHODS", "SelectionMethod", "kept_count", "prune"]
+__all__ = ["COMPAT_MODES", "METHODS", "SelectionMethod", "kept_count", "prune"]
+
+COMPAT_MODES: tuple[str, ...] = ("released",)
+"""Values of ``prune(..., compat=...)`` besides None (the toolkit's own rules)."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +106,40 @@ def get_method(name: str) -> SelectionMethod:
         ) from None
 
 
-def kept_count(nunits: Sequence[int], ratio: float) -> int:
-    """Units kept at pruning ratio ``ratio``: ``max(N − round(ratio·N), nlayers)``."""
+def kept_count(nunits: Sequence[int], ratio: float, *, compat: str | None = None) -> int:
+    """Units kept at pruning ratio ``ratio``: ``max(N − round(ratio·N), nlayers)``.
+
+    With ``compat="released"``: ``max(floor(N·(1 − ratio)), 1)``, the released code's
+    ``max(int(N * (100 - ratio%) / 100), 1)``, evaluated exactly on the decimal value of
+    ``ratio`` (0.29 is 29/100, so 100 units keep 71, not 70).
+
+    Parameters
+    ----------
+    nunits : sequence of int
+        Units per layer.
+    ratio : float
+        Pruning ratio in [0, 1].
+    compat : {None, "released"}
+        The released code's rounding (above).
+
+    Returns
+    -------
+    int
+    """
     _check_ratio(ratio)
     total = int(sum(nunits))
+    if _check_compat(compat) == "released":
+        return max(math.floor(total * (1 - Fraction(str(float(ratio))))), 1)
     return max(total - math.floor(ratio * total + 0.5), len(nunits))
+
+
+def _check_compat(compat: str | None) -> str | None:
+    if compat is not None and compat not in COMPAT_MODES:
+        raise UnknownMethodError(
+            f"compat = {compat!r}; expected None (the toolkit's rules) or one of "
+            f"{', '.join(repr(c) for c in COMPAT_MODES)}"
+        )
+    return compat
 
 
 def _check_ratio(ratio: float) -> None:
@@ -159,12 +202,15 @@ def prune(
     *,
     threshold: float | None = None,
     budget: Sequence[int] | None = None,
+    tol: float | None = None,
     seed: int = 0,
     eps: float = 0.0,
+    compat: str | None = None,
 ) -> KeepPlan:
     """Choose which units of a stack of layers to keep.
 
-    Give exactly one of ``ratio``, ``threshold`` or ``budget``.
+    Give exactly one of ``ratio``, ``threshold``, ``budget`` or ``tol``
+    (``compat="released"``: ``ratio`` or ``threshold``).
 
     Parameters
     ----------
@@ -179,35 +225,72 @@ def prune(
         global_*) is ≥ threshold, plus each layer's best unit.
     budget : sequence of int
         Per layer, the number of units to keep (the top ones by the local score).
+        Balanced truncation: real states per layer.
+    tol : float
+        Error budget ε: per layer, remove the lowest-ranked units for as long as the
+        certified H∞ error of the layer stays ≤ ε (modal methods: the modal triangle bound,
+        :mod:`mor.budgets`; balanced truncation: its ``2 Σ σ`` certificate,
+        :mod:`mor.balanced_selection`).  Each layer keeps at least one unit.
     seed : int
         Seed of the ``random`` method.
     eps : float
-        Added to the prefix sums of the normalisation (the released code uses 1e-8).
+        Added to the prefix sums of the normalisation (the papers' ε; default 0).  The
+        released code adds nothing to the prefix sums: it adds 1e-8 to the pole gap of the
+        local score, which ``compat="released"`` reproduces.
+    compat : {None, "released"}
+        None: the toolkit's rules (module docstring).  ``"released"``: the rules of the
+        released LAST / AIRE-Prune code, for ``method`` "last" or "aire" (see Notes).
 
     Returns
     -------
     KeepPlan
+        With ``compat`` recorded.
+
+    Warns
+    -----
+    UnstableModeWarning
+        A layer holds units that are not strictly stable; the message names the layer and
+        the units, which are kept (score +∞; ``compat="released"``: scored as the released
+        code does).
+
+    Notes
+    -----
+    ``compat="released"`` applies, in float64 to the given systems, the four rules in
+    which the released code differs from the toolkit's default (ANCHORS.md):
+
+    1. local scores with 1e-8 added to the pole gap: ``‖C_i‖²‖B̄_i‖² / ((1 − |λ̄_i|)² + 1e-8)``
+       (last), ``‖C_i‖²‖B̄_i‖² / ((1 − |λ̄_i|²) + 1e-8)`` (aire)
+       (:func:`mor.scores.released_score`), prefix-normalised as the released code does
+       (:func:`mor.scores.released_prefix_normalize`);
+    2. bidirectional layers: ``(‖C_f,i‖ + ‖C_b,i‖)/2**2`` in place of ``‖C_i‖²``;
+    3. ``K = max(floor(N·(1 − ratio)), 1)`` over the whole stack (no per-layer minimum);
+    4. every unit whose normalised score is ≥ the K-th largest normalised score of the
+       stack is kept (more than K on ties).  With ``threshold``, the units whose
+       normalised score is ≥ ``threshold``.
 
     Examples
     --------
     >>> s = ModalSystem([0.9, 0.5, 0.1], [[1.0], [1.0], [1.0]], [[1.0, 1.0, 1.0]], dt=1)
-    >>> prune([s], "aire", ratio=0.5).keep
+    >>> prune([s], "aire", ratio=0.3).keep
+    ((0, 1),)
+    >>> prune([s], "aire", ratio=0.3, compat="released").keep  # floor(3 · 0.7) = 2
     ((0, 1),)
     """
-    layers = [systems] if isinstance(systems, ModalSystem) else list(systems)
+    layers = modal_layers(systems)  # InputTypeError (a TypeError) for anything else
     if not layers:
         raise EmptySystemError("no layers given; pass a list of ModalSystem")
-    for i, sys in enumerate(layers):
-        if not isinstance(sys, ModalSystem):
-            raise TypeError(
-                f"layer {i} is a {type(sys).__name__}; convert it with ModalSystem.from_statespace"
-            )
     spec = get_method(method)
-    given = [x is not None for x in (ratio, threshold, budget)]
+    given = [x is not None for x in (ratio, threshold, budget, tol)]
     if sum(given) != 1:
-        raise RatioError("give exactly one of ratio, threshold or budget")
+        raise RatioError("give exactly one of ratio, threshold, budget or tol")
+    if _check_compat(compat) is not None:
+        if tol is not None:
+            raise RatioError("compat='released' selects by ratio or threshold, not tol")
+        return _released_plan(layers, method, ratio, threshold, budget, eps)
+    unstable = _unstable_units(layers, kept=True)
     if spec.across == "balanced":
-        return _balanced_plan(layers, ratio, budget)
+        return balanced_plan(layers, ratio=ratio, threshold=threshold, budget=budget, tol=tol,
+                             method=method)
 
     nunits = [s.nunits for s in layers]
     if spec.across == "random":
@@ -215,13 +298,19 @@ def prune(
         local = [rng.random(n) for n in nunits]
     else:
         local = [spec.score(s) for s in layers]
+    # an unstable unit has no finite score: always kept
+    local = [np.where(u, np.inf, v) for v, u in zip(local, unstable, strict=True)]
+    nforced = [int(u.sum()) for u in unstable]
     if spec.across == "prefix":
         keys = [_scores.prefix_normalize(v, eps=eps) for v in local]
     else:
         keys = local
 
-    if budget is not None:
-        keep = _top_per_layer(local, _check_budget(budget, nunits))
+    if tol is not None:
+        keep = [tolerance_keep(s, v, tol) for s, v in zip(layers, local, strict=True)]
+    elif budget is not None:
+        counts = _check_budget(budget, nunits)
+        keep = _top_per_layer(local, [max(b, f) for b, f in zip(counts, nforced, strict=True)])
     elif threshold is not None:
         if spec.across == "uniform":
             raise RatioError(f"{method} has no global score; select it by ratio or budget")
@@ -231,9 +320,11 @@ def prune(
     else:
         total = kept_count(nunits, ratio)
         if spec.across == "uniform":
-            keep = _top_per_layer(local, _uniform_counts(nunits, total))
+            counts = _uniform_counts(nunits, total)
+            keep = _top_per_layer(local, [max(c, f) for c, f in zip(counts, nforced,
+                                                                    strict=True)])
         else:
-            keep = _global_top(keys, local, total)
+            keep = _global_top(keys, local, max(total, sum(max(f, 1) for f in nforced)))
 
     return KeepPlan(
         method=method,
@@ -244,6 +335,77 @@ def prune(
         scores=[tuple(v) for v in local] if spec.across != "random" else None,
         normalized_scores=[tuple(k) for k in keys] if spec.across == "prefix" else None,
         seed=seed if spec.across == "random" else None,
+    )
+
+
+def _unstable_units(
+    layers: Sequence[ModalSystem], *, kept: bool, stacklevel: int = 3
+) -> list[np.ndarray]:
+    """Per layer, the boolean mask of units that are not strictly stable, with a warning."""
+    masks = [s.unstable for s in layers]
+    for layer, (sys, mask) in enumerate(zip(layers, masks, strict=True)):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            name = sys.name or f"layer {layer}"
+            rule = "Re λ ≥ 0" if sys.isctime else "|λ̄| ≥ 1"
+            fate = ("no finite energy or H∞ score: always kept (score +inf)" if kept else
+                    "scored as the released code does (compat='released'), not always kept")
+            warnings.warn(
+                f"{name}: unit(s) {idx.tolist()[:8]}{' ...' if idx.size > 8 else ''} "
+                f"are not strictly stable ({rule}; pole {sys.poles[idx[0]]:.6g}); {fate}",
+                UnstableModeWarning,
+                stacklevel=stacklevel,
+            )
+    return masks
+
+
+def _released_plan(
+    layers: list[ModalSystem],
+    method: str,
+    ratio: float | None,
+    threshold: float | None,
+    budget: Sequence[int] | None,
+    eps: float,
+) -> KeepPlan:
+    """The kept sets of the released LAST / AIRE-Prune code (:func:`prune`, Notes)."""
+    if method not in ("last", "aire"):
+        raise UnknownMethodError(
+            f"compat='released' reproduces the released LAST and AIRE-Prune code: method "
+            f"'last' or 'aire', not {method!r}"
+        )
+    if budget is not None:
+        raise RatioError("compat='released' selects by ratio or threshold, not by budget")
+    if eps != 0:
+        raise RatioError(f"eps = {eps!r}: compat='released' adds nothing to the prefix sums "
+                         "(the released 1e-8 is on the pole gap); leave eps at 0")
+    _unstable_units(layers, kept=False, stacklevel=4)
+    local = [_scores.released_score(s, method) for s in layers]
+    keys = [_scores.released_prefix_normalize(v) for v in local]
+    nunits = [s.nunits for s in layers]
+    if threshold is None:
+        count = kept_count(nunits, ratio, compat="released")
+        threshold_used = float(np.sort(np.concatenate(keys))[-count])
+    else:
+        if not np.isfinite(threshold):
+            raise RatioError(f"threshold = {threshold!r}; expected a finite number")
+        threshold_used = float(threshold)
+    keep = [np.flatnonzero(k >= threshold_used) for k in keys]
+    empty = [layer for layer, k in enumerate(keep) if k.size == 0]
+    if empty:
+        raise RatioError(
+            f"compat='released' keeps no unit of layer(s) {empty} (the released code would "
+            "silence their SSM); a KeepPlan keeps at least one unit per layer: lower the "
+            "ratio or threshold"
+        )
+    return KeepPlan(
+        method=method,
+        keep=[tuple(int(i) for i in k) for k in keep],
+        nunits=nunits,
+        ratio=None if ratio is None else float(ratio),
+        threshold=None if threshold is None else float(threshold),
+        scores=[tuple(v) for v in local],
+        normalized_scores=[tuple(k) for k in keys],
+        compat="released",
     )
 
 
@@ -266,25 +428,3 @@ def _check_budget(budget: Sequence[int], nunits: Sequence[int]) -> list[int]:
         if not 1 <= b <= n:
             raise RatioError(f"layer {layer}: budget {b} is outside 1..{n}")
     return budget
-
-
-def _balanced_plan(
-    layers: list[ModalSystem], ratio: float | None, budget: Sequence[int] | None
-) -> KeepPlan:
-    nstates = [s.nstates for s in layers]
-    if budget is not None:
-        orders = _check_budget(budget, nstates)
-    elif ratio is not None:
-        _check_ratio(ratio)
-        orders = [max(1, n - math.floor(ratio * n + 0.5)) for n in nstates]
-    else:
-        raise RatioError("balanced_truncation is selected by ratio or budget, not threshold")
-    hsv = [tuple(hankel_singular_values(s)) for s in layers]
-    return KeepPlan(
-        method="balanced_truncation",
-        keep=[tuple(range(r)) for r in orders],
-        nunits=nstates,
-        ratio=None if ratio is None else float(ratio),
-        scores=hsv,
-        kind="balanced",
-    )

@@ -2,7 +2,10 @@
 
 Balanced methods call SLICOT directly with the system's own time domain: python-control
 0.10.2's ``balred`` always passes ``dico='C'`` and gets discrete-time systems wrong
-(ANCHORS.md).
+(ANCHORS.md).  A modal system holding units that are not strictly stable
+(``allow_unstable=True``) is reduced as ``control.balred`` reduces an unstable system: the
+unstable part is kept whole and only the stable part is balanced and reduced (the modal
+form splits the two exactly).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Literal
 
 import control
 import numpy as np
+import scipy.linalg
 
-from mor.exceptions import NormComputationError, StateDimensionError
+from mor.exceptions import InputTypeError, NormComputationError, StateDimensionError
 from mor.norms import hankel_singular_values, statespace_matrices
 from mor.systems import ModalSystem
 
@@ -30,7 +34,32 @@ def modal_truncation(sys: ModalSystem, keep: Sequence[int]) -> ModalSystem:
     """Keep the units ``keep`` of a modal system: ``G_r = Σ_{i∈keep} G_i + D``.
 
     The error ``G − G_r = Σ_{i∉keep} G_i`` is exact by diagonality (last eq. 15–17).
+
+    Parameters
+    ----------
+    sys : ModalSystem
+        For a python-control system, take its modal form first
+        (``ModalSystem.from_statespace``), whose unit order ``keep`` refers to, or let
+        :func:`mor.reduce` choose the units (``method="aire"``, ``"last"`` ...).
+    keep : sequence of int
+        Indices of the units to keep (each real mode or conjugate pair is one unit).
+
+    Returns
+    -------
+    ModalSystem
+
+    Raises
+    ------
+    InputTypeError
+        ``sys`` is not a :class:`ModalSystem`.
     """
+    if not isinstance(sys, ModalSystem):
+        raise InputTypeError(
+            f"modal_truncation takes a ModalSystem (units to keep are indices of its modal "
+            f"form); got a {type(sys).__name__}.  Use mor.reduce(sys, method='aire', "
+            "order=...) to reduce it directly, or ModalSystem.from_statespace(sys) and its "
+            "unit indices"
+        )
     return sys.subsystem(keep)
 
 
@@ -42,6 +71,38 @@ def _check_order(order: int, n: int) -> int:
     if not isinstance(order, int | np.integer) or not 1 <= order <= n:
         raise StateDimensionError(f"order = {order!r}; expected an integer in 1..{n} (nstates)")
     return int(order)
+
+
+def _reduce_stable_part(sys: ModalSystem, order: int, reduce) -> control.StateSpace:
+    """``reduce(stable part, order − unstable states)`` plus the unstable part, unchanged."""
+    order = _check_order(order, sys.nstates)
+    unstable = sys.subsystem(sys.unstable_units).to_statespace()
+    nu = unstable.nstates
+    if order < nu:
+        raise StateDimensionError(
+            f"{sys.name + ': ' if sys.name else ''}order = {order} is below the {nu} states of "
+            "the unstable part, which is kept whole (as control.balred does); ask for at "
+            f"least {nu}"
+        )
+    stable = sys.stable_part()
+    if stable is None:
+        return unstable
+    stable_ss = stable.to_statespace()
+    r = order - nu
+    if r == 0:
+        reduced = (np.zeros((0, 0)), np.zeros((0, sys.ninputs)), np.zeros((sys.noutputs, 0)),
+                   np.asarray(stable_ss.D))
+    else:
+        red = reduce(stable_ss, r)
+        reduced = (red.A, red.B, red.C, red.D)
+    # Each part's standard form carries D plus its own units' lag-0 term: count D once.
+    return control.ss(
+        scipy.linalg.block_diag(reduced[0], unstable.A),
+        np.vstack([reduced[1], unstable.B]),
+        np.hstack([reduced[2], unstable.C]),
+        np.asarray(reduced[3]) + np.asarray(unstable.D) - sys.D,
+        sys.dt,
+    )
 
 
 def _warn_if_lower(requested: int, got: int) -> None:
@@ -65,6 +126,20 @@ def balanced_truncation(
     (``"sqrt"``) or balancing-free square-root (``"balancing_free"``) method.  The error
     satisfies ``‖G − G_r‖∞ ≤ 2 Σ_{i>r} σ_i`` (Enns 1984; Al-Saggaf & Franklin 1987 for DT).
 
+    A :class:`ModalSystem` with unstable units: the unstable part is kept whole and the
+    stable part truncated to ``order`` minus its state count (module docstring).  For any
+    python-control system, unstable or not, with names kept and the certificate for every
+    order, see :func:`mor.reduce`.
+
+    Parameters
+    ----------
+    sys : ModalSystem, `StateSpace` or `TransferFunction`
+        A stable system (or a ModalSystem with unstable units, see above).
+    order : int
+        States of the reduced model, 1..nstates.
+    method : {"sqrt", "balancing_free"}
+        AB09AD's square-root or balancing-free square-root method.
+
     Returns
     -------
     `StateSpace` with the same ``dt`` as ``sys`` and D unchanged.
@@ -72,12 +147,15 @@ def balanced_truncation(
     Examples
     --------
     >>> import control
-    >>> r = balanced_truncation(control.ss([[-1, 0], [0, -10]], [[1], [1]], [[1, 1]], 0, 0.1), 1)
+    >>> r = balanced_truncation(control.ss([[0.5, 0], [0, 0.1]], [[1], [1]], [[1, 1]], 0, 0.1), 1)
     >>> r.nstates, r.dt
     (1, 0.1)
     """
     from slycot import ab09ad
 
+    if isinstance(sys, ModalSystem) and not sys.is_stable:
+        return _reduce_stable_part(sys, order,
+                                   lambda ss, r: balanced_truncation(ss, r, method=method))
     ss = _as_statespace(sys)
     A, B, C, D, discrete = statespace_matrices(ss)
     n, m, p = A.shape[0], B.shape[1], C.shape[0]
@@ -112,8 +190,44 @@ def balanced_singular_perturbation(
 
     The reduced model matches the gain at s = 0 (CT) or z = 1 (DT) and satisfies the same
     bound ``2 Σ_{i>r} σ_i``.  (slycot's AB09BD wrapper corrupted the heap on a 44-state DT
-    system here, so the perturbation step is done in numpy.)
+    system here, so the perturbation step is done in numpy.)  A :class:`ModalSystem` with
+    unstable units: the stable part is reduced, the unstable part kept whole.
+
+    Parameters
+    ----------
+    sys : ModalSystem, `StateSpace` or `TransferFunction`
+        A stable system (or a ModalSystem with unstable units).
+    order : int
+        States of the reduced model, 1..nstates.
+
+    Returns
+    -------
+    `StateSpace`
+        With the same ``dt`` as ``sys``; D changes (the DC gain is matched).
+
+    Raises
+    ------
+    StateDimensionError
+        A :class:`ModalSystem` that reads its output after the update (an S5/S4D layer,
+        ``output_after_update=True``): there the method does not preserve the layer's
+        structure.  The layer is ``z·H(z) + D``; singular perturbation of H gives
+        ``H_r = C_r(zI − A_r)⁻¹B_r + D_r`` with ``D_r ≠ 0``, so the reduced layer would need the
+        term ``z·D_r`` (the output at step k reading the input at step k + 1), which no
+        S5/S4D layer has; perturbing the standard form instead gives a full feedthrough in
+        place of the diagonal D.  Use :func:`mor.after_update.after_update_balanced_truncation`
+        (or convert explicitly with ``standard_form()`` for a linear-systems reduction).
     """
+    if isinstance(sys, ModalSystem) and sys.output_after_update:
+        raise StateDimensionError(
+            f"{sys.name + ': ' if sys.name else ''}balanced singular perturbation does not keep "
+            "the structure of a layer that reads its output after the update (S5/S4D): the "
+            "layer is z·H(z) + D, and perturbing H leaves a feedthrough D_r whose term z·D_r "
+            "(output at step k reading the input at step k + 1) no such layer has.  Use "
+            "balanced truncation (mor.after_update.after_update_balanced_truncation), or pass "
+            "sys.standard_form() to reduce the operator as a plain linear system"
+        )
+    if isinstance(sys, ModalSystem) and not sys.is_stable:
+        return _reduce_stable_part(sys, order, balanced_singular_perturbation)
     ss = _as_statespace(sys)
     A, B, C, D, discrete = statespace_matrices(ss)
     n = A.shape[0]

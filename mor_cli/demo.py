@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mor_cli._common import format_table, parse_ratios
+from mor_cli._common import add_figure_arguments, format_table, parse_ratios
 
 
 def register(subparsers) -> None:
@@ -23,7 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--out", default="reports/demo",
                         help="report directory (default reports/demo; a previous demo report "
                         "there is replaced, any other existing directory needs --force)")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out written by mor (it holds "
+                        ".mor-output.json)")
     parser.add_argument("--ratios", type=parse_ratios, default="0:1:0.1",
                         help="pruning ratios of the sweep (default 0:1:0.1)")
     parser.add_argument("--checkpoints", default=None,
@@ -31,6 +33,7 @@ def register(subparsers) -> None:
     parser.add_argument("--benchmark", default="CDplayer",
                         help="SLICOT benchmark to certify (default CDplayer)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_figure_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -40,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     names = None if args.checkpoints is None else [
         n.strip() for n in args.checkpoints.split(",") if n.strip()]
     result = run_demo(args.out, names=names, ratios=args.ratios, benchmark=args.benchmark,
-                      force=args.force, progress=False if args.no_progress else None)
+                      force=args.force, progress=False if args.no_progress else None,
+                      command=getattr(args, "command_line", None),
+                      figure_format=args.fig_format)
     header, rows = demo_summary_rows(result)
     print("== pruning the bundled checkpoints (largest ratio within 1 point of the full model)")
     print(format_table(header, rows))

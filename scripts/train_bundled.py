@@ -2,11 +2,17 @@
 
     python scripts/train_bundled.py                 # all of ssm_bridge.bundled.BUNDLED
     python scripts/train_bundled.py s5_digits       # some of them
+    python scripts/train_bundled.py --update-checksums   # no training (see below)
 
 For each name it writes ``NAME.msgpack`` (variables only, no optimiser state),
 ``NAME.config.json`` and ``NAME.meta.json`` (task, options, seed, preset, test accuracy,
-command, wall time) into the package directory, then regenerates ``README.md`` there from
-the metadata of every bundled checkpoint present.
+command, wall time, and the SHA-256 checksums of the weights and the config that
+``ssm_bridge.load_checkpoint`` verifies) into the package directory, then regenerates
+``README.md`` there from the metadata of every bundled checkpoint present.
+
+``--update-checksums`` trains nothing: it recomputes the checksums of the files present
+(``ssm_bridge.checkpoint.checkpoint_checksums``) and writes them into each ``NAME.meta.json``,
+leaving the weights and every other metadata field unchanged.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ SIZE_LIMIT_BYTES = 2 * 1024 * 1024
 
 
 def train_one(name: str, *, progress: bool) -> dict:
-    from mor.plan import atomic_write_text
     from ssm_bridge.bundled import bundled_dir
     from ssm_bridge.checkpoint import save_checkpoint
     from ssm_bridge.train import train
@@ -41,13 +46,26 @@ def train_one(name: str, *, progress: bool) -> dict:
     meta["equivalent_cli"] = (f"mor train {task} --model {model} --preset {preset} "
                               f"--seed {seed} --out DIR")
     directory = bundled_dir()
-    path = save_checkpoint(directory / f"{name}.msgpack", result.variables, result.config)
-    atomic_write_text(directory / f"{name}.meta.json", json.dumps(meta, indent=1,
-                                                                  allow_nan=False))
+    path = save_checkpoint(directory / f"{name}.msgpack", result.variables, result.config,
+                           metadata=meta)  # writes NAME.meta.json with the checksums
     size = path.stat().st_size
     if size > SIZE_LIMIT_BYTES:
         raise SystemExit(f"{name}: {size} bytes exceeds the {SIZE_LIMIT_BYTES}-byte limit")
     return meta
+
+
+def update_checksums(name: str) -> dict:
+    """Write the checksums of bundled ``name``'s files now into its ``NAME.meta.json``."""
+    from mor.plan import atomic_write_text
+    from ssm_bridge.bundled import bundled_dir
+    from ssm_bridge.checkpoint import checkpoint_checksums
+
+    directory = bundled_dir()
+    meta_path = directory / f"{name}.meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["checksums"] = checkpoint_checksums(directory / f"{name}.msgpack")
+    atomic_write_text(meta_path, json.dumps(meta, indent=1, allow_nan=False))
+    return meta["checksums"]
 
 
 def write_readme() -> Path:
@@ -108,12 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"subset of {', '.join(RECIPES)}")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--readme-only", action="store_true")
+    parser.add_argument("--update-checksums", action="store_true",
+                        help="no training: record the checksums of the files present")
     args = parser.parse_args(argv)
     names = args.names or list(RECIPES)
     unknown = [n for n in names if n not in RECIPES]
     if unknown:
         parser.error(f"unknown bundled name(s) {unknown}; choose from {', '.join(RECIPES)}")
-    if not args.readme_only:
+    if args.update_checksums:
+        for name in names:
+            sums = update_checksums(name)
+            print(f"{name}: weights sha256 {sums['weights']}, config sha256 {sums['config']}")
+    elif not args.readme_only:
         for name in names:
             meta = train_one(name, progress=not args.no_progress)
             print(f"{name}: test accuracy {100 * meta['test_accuracy']:.2f} % "

@@ -30,6 +30,7 @@ from ssm_bridge.evaluate import EvalResult as EvalResult
 from ssm_bridge.evaluate import evaluate as evaluate
 from ssm_bridge.evaluate import log_probabilities as log_probabilities
 from ssm_bridge.extract import extract as extract
+from ssm_bridge.layout import config_from_tree as config_from_tree
 from ssm_bridge.layout import infer_config_fields as infer_config_fields
 from ssm_bridge.layout import validate_tree as validate_tree
 from ssm_bridge.models import S4DModel as S4DModel
@@ -59,6 +60,7 @@ __all__ = [
     "SweepResult",
     "apply",
     "config_from_dict",
+    "config_from_tree",
     "evaluate",
     "extract",
     "infer_config_fields",

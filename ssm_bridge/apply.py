@@ -26,7 +26,14 @@ from mor.exceptions import PlanMismatchError
 from mor.plan import KeepPlan
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import ConfigError
-from ssm_bridge.layout import join_variables, layer_path, split_variables, validate_tree
+from ssm_bridge.layout import (
+    join_variables,
+    layer_path,
+    output_column_mask,
+    output_names,
+    split_variables,
+    validate_tree,
+)
 
 __all__ = ["apply", "plan_masks"]
 
@@ -41,18 +48,17 @@ def plan_masks(plan: KeepPlan, config: StackConfig) -> list[np.ndarray]:
     ------
     mor.PlanMismatchError
         The plan was made for another model (layer count or units per layer differ), or
-        it is a balanced-truncation plan (not representable by the layer's parameters:
-        see :func:`balanced_feedthrough`).
+        it is a balanced-truncation plan: it changes each layer's state basis, so no mask
+        over the original states represents it (apply it with ``mode="remove"``).
     """
     if not isinstance(plan, KeepPlan):
         raise PlanMismatchError(f"expected a mor.KeepPlan; got {type(plan).__name__}")
     if plan.kind != "modal":
         raise PlanMismatchError(
-            f"plan of kind {plan.kind!r} ({plan.method}) cannot be applied to the parameter "
-            "tree: a balanced-truncated layer, even re-diagonalised, needs a full feedthrough "
-            "matrix where an S5/S4D layer has a diagonal D (docs/ssm_bridge.md, Apply); "
-            "use a modal method (aire, last, ...), or certify the balanced plan with "
-            "verification.certify"
+            f"plan of kind {plan.kind!r} ({plan.method}) has no mask: balanced truncation "
+            "changes each layer's state basis, so zeroing some of the original states does "
+            "not represent it; apply it with mode='remove', which writes the reduced "
+            "(re-diagonalised, same D) layers into a smaller tree"
         )
     if plan.nlayers != config.n_layers:
         raise PlanMismatchError(
@@ -81,7 +87,7 @@ def _copy_tree(tree: Any) -> Any:
 
 def _mask_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> dict:
     out = dict(seq)
-    c_names = ("C1", "C2") if config.bidirectional else ("C",)
+    c_names = output_names(config)
     if isinstance(config, S4DConfig):
         m = mask.reshape(config.d_model, -1)[..., None]  # (H, N, 1)
         out["B"] = np.where(m, seq["B"], 0).astype(seq["B"].dtype)
@@ -90,19 +96,20 @@ def _mask_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> dict:
     else:
         out["B"] = np.where(mask[:, None, None], seq["B"], 0).astype(seq["B"].dtype)
         for name in c_names:
-            out[name] = np.where(mask[None, :, None], seq[name], 0).astype(seq[name].dtype)
+            cols = output_column_mask(config, name, mask)
+            out[name] = np.where(cols[None, :, None], seq[name], 0).astype(seq[name].dtype)
     return out
 
 
 def _remove_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> tuple[dict, int]:
     out = dict(seq)
-    c_names = ("C1", "C2") if config.bidirectional else ("C",)
+    c_names = output_names(config)
     if not isinstance(config, S4DConfig):
         keep = np.flatnonzero(mask)
         for name in ("Lambda_re", "Lambda_im", "log_step", "B"):
             out[name] = seq[name][keep]
         for name in c_names:
-            out[name] = seq[name][:, keep]
+            out[name] = seq[name][:, np.flatnonzero(output_column_mask(config, name, mask))]
         return out, int(keep.size)
     H = config.d_model
     m = mask.reshape(H, -1)
@@ -127,6 +134,8 @@ def apply(
     config: StackConfig,
     plan: KeepPlan,
     mode: Literal["mask", "remove"] = "mask",
+    *,
+    calibration: Any = None,
 ) -> tuple[dict, StackConfig]:
     """Apply a KeepPlan to a parameter tree.
 
@@ -140,6 +149,12 @@ def apply(
     mode : {"mask", "remove"}
         ``"mask"``: same shapes, pruned units' B̃ rows and C̃ columns set to 0.
         ``"remove"``: pruned units deleted; the returned config has the new state sizes.
+        A balanced plan (``plan.kind == "balanced"``) is applied by
+        :func:`ssm_bridge.balanced.apply_balanced`: each layer balanced-truncated,
+        re-diagonalised with the same D and written back as the model's own parameters;
+        it has no ``"mask"`` form (a change of basis).
+    calibration : ssm_bridge.calibration.Calibration, optional
+        Needed by ``balanced_truncation_calibrated`` plans (saved beside such a plan).
 
     Returns
     -------
@@ -150,7 +165,9 @@ def apply(
     Raises
     ------
     mor.PlanMismatchError
-        A plan made for another model, or a balanced-truncation plan.
+        A plan made for another model, or a balanced-truncation plan with ``mode="mask"``.
+    UnrepresentableLayerError
+        A balanced plan whose reduced layer has a pole the parameterisation cannot hold.
     LayoutError, NonFiniteParameterError
         A tree that is not the stack ``config`` describes.
     ConfigError
@@ -158,6 +175,10 @@ def apply(
     """
     if mode not in ("mask", "remove"):
         raise ConfigError(f"mode = {mode!r}; expected 'mask' or 'remove'")
+    if isinstance(plan, KeepPlan) and plan.kind == "balanced" and mode == "remove":
+        from ssm_bridge.balanced import apply_balanced
+
+        return apply_balanced(tree, config, plan, calibration)
     validate_tree(tree, config)
     masks = plan_masks(plan, config)
     params, batch_stats, wrapped = split_variables(tree)

@@ -13,17 +13,22 @@ the number of stored modes per channel (N/2 in the S4D paper's notation).
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any, ClassVar
 
-from ssm_bridge.errors import ConfigError
+from mor._files import check_path, parse_json, read_regular_file
+from ssm_bridge.errors import ConfigError, ConfigTypeError
 
 __all__ = [
     "ACTIVATIONS",
+    "C_INITS",
     "DISCRETIZATIONS",
+    "HEADS",
+    "POOLINGS",
     "S4DConfig",
     "S5Config",
     "StackConfig",
@@ -34,7 +39,52 @@ __all__ = [
 
 ACTIVATIONS: tuple[str, ...] = ("full_glu", "half_glu1", "half_glu2", "gelu")
 DISCRETIZATIONS: tuple[str, ...] = ("zoh", "bilinear")
+POOLINGS: tuple[str, ...] = ("mean", "last")
+HEADS: tuple[str, ...] = ("classification", "retrieval")
+C_INITS: tuple[str, ...] = ("trunc_standard_normal", "lecun_normal", "complex_normal")
+"""The official S5 ``C_init`` options (``run_train.py --C_init``)."""
 CONFIG_FORMAT_VERSION = 1
+#: Size limit of a model-config JSON file.
+MAX_CONFIG_BYTES = 1024**2
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    """``value`` as an int ≥ 1: ConfigTypeError for a non-integer ("32", 32.0), else ConfigError."""
+    if not _is_int(value):
+        raise ConfigTypeError(
+            f"config.{name} = {value!r} ({type(value).__name__}); expected a positive integer"
+        )
+    if value < 1:
+        raise ConfigError(f"config.{name} = {value!r}; expected a positive integer")
+    return int(value)
+
+
+def _finite_float(value: Any, name: str) -> float:
+    """``value`` as a finite float: ConfigTypeError for "0.001", True or None."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ConfigTypeError(
+            f"config.{name} = {value!r} ({type(value).__name__}); expected a number "
+            "(int or float, not a string)"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"config.{name} = {value!r}; expected a finite number")
+    return value
+
+
+def _choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise ConfigTypeError(
+            f"config.{name} = {value!r} ({type(value).__name__}); expected one of "
+            f"{tuple(choices)}"
+        )
+    if value not in choices:
+        raise ConfigError(f"config.{name} = {value!r}; expected one of {tuple(choices)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -70,10 +120,19 @@ class StackConfig:
     bn_momentum : float
     dropout : float
         Dropout rate (used only with ``training=True``).
-    pooling : {"mean"}
-        Mean over time before the decoder.
+    pooling : {"mean", "last"}
+        ``"mean"``: mean over time before the decoder (the official ``mode="pool"``; with
+        ``lengths`` given to the model, the mean over each sequence's first ``length`` steps,
+        the official padded ``masked_meanpool``); ``"last"``: the last step (the official
+        ``mode="last"``).
     dt_min, dt_max : float
         Range of the initial steps Δ (log-uniform).
+    head : {"classification", "retrieval"}
+        ``"classification"``: Dense decoder (``params/decoder``).  ``"retrieval"``: the
+        official two-tower ``RetrievalModel`` (LRA AAN): both documents of a pair run
+        through the same encoder, are mean-pooled over their lengths, and
+        ``[a, b, a − b, a·b]`` goes through ``decoder/layer1`` (Dense 4H → H), GELU and
+        ``decoder/layer2`` (Dense H → n_classes).
     """
 
     model: ClassVar[str] = "stack"
@@ -96,63 +155,66 @@ class StackConfig:
     pooling: str = "mean"
     dt_min: float = 0.001
     dt_max: float = 0.1
+    head: str = "classification"
 
     def __post_init__(self) -> None:
         for name in ("d_model", "n_layers", "d_input", "n_classes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"config.{name} = {value!r}; expected a positive integer")
-        sizes = self.state_sizes
-        if isinstance(sizes, int) and not isinstance(sizes, bool):
-            sizes = (sizes,) * self.n_layers
-        try:
-            sizes = tuple(sizes)
-        except TypeError as err:
+            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+        object.__setattr__(self, "state_sizes", self._checked_state_sizes())
+        for name in ("conj_sym", "bidirectional", "clip_eigs", "prenorm", "batchnorm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigTypeError(
+                    f"config.{name} = {getattr(self, name)!r}; expected True/False"
+                )
+        _choice(self.discretization, "discretization", DISCRETIZATIONS)
+        _choice(self.activation, "activation", ACTIVATIONS)
+        _choice(self.pooling, "pooling", POOLINGS)
+        _choice(self.head, "head", HEADS)
+        if self.head == "retrieval" and self.pooling != "mean":
+            raise ConfigError("config.head = 'retrieval' pools by the mean over each document's "
+                              "length (as the official RetrievalModel); set pooling='mean'")
+        for name in ("step_rescale", "bn_momentum", "dropout", "dt_min", "dt_max"):
+            object.__setattr__(self, name, _finite_float(getattr(self, name), name))
+        if not self.step_rescale > 0:
+            raise ConfigError(f"config.step_rescale = {self.step_rescale!r}; expected > 0")
+        if not 0.0 <= self.bn_momentum <= 1.0:
             raise ConfigError(
-                f"config.state_sizes = {self.state_sizes!r}; expected an int or one int per layer"
-            ) from err
+                f"config.bn_momentum = {self.bn_momentum!r}; expected 0 <= bn_momentum <= 1"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"config.dropout = {self.dropout!r}; expected 0 <= dropout < 1")
+        if not 0.0 < self.dt_min <= self.dt_max:
+            raise ConfigError(
+                f"config.dt_min = {self.dt_min!r}, dt_max = {self.dt_max!r}; expected "
+                "0 < dt_min <= dt_max"
+            )
+
+    def _checked_state_sizes(self) -> tuple[int, ...]:
+        sizes = self.state_sizes
+        if _is_int(sizes):
+            sizes = (sizes,) * self.n_layers
+        if not isinstance(sizes, list | tuple):
+            raise ConfigTypeError(
+                f"config.state_sizes = {self.state_sizes!r} ({type(sizes).__name__}); expected "
+                "an int or a list of one int per layer"
+            )
         if len(sizes) != self.n_layers:
             raise ConfigError(
                 f"config.state_sizes has {len(sizes)} entries for n_layers = {self.n_layers}; "
                 "give one state size per layer"
             )
-        for layer, p in enumerate(sizes):
-            if isinstance(p, bool) or not isinstance(p, int) or p < 1:
-                raise ConfigError(
-                    f"config.state_sizes[{layer}] = {p!r}; expected a positive integer"
-                )
-        object.__setattr__(self, "state_sizes", tuple(int(p) for p in sizes))
-        for name in ("conj_sym", "bidirectional", "clip_eigs", "prenorm", "batchnorm"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"config.{name} = {getattr(self, name)!r}; expected True/False")
-        if self.discretization not in DISCRETIZATIONS:
-            raise ConfigError(
-                f"config.discretization = {self.discretization!r}; expected one of "
-                f"{DISCRETIZATIONS}"
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"config.activation = {self.activation!r}; expected one of {ACTIVATIONS}"
-            )
-        if self.pooling != "mean":
-            raise ConfigError(f"config.pooling = {self.pooling!r}; only 'mean' is supported")
-        if not (float(self.step_rescale) > 0):
-            raise ConfigError(f"config.step_rescale = {self.step_rescale!r}; expected > 0")
-        if not (0.0 <= float(self.dropout) < 1.0):
-            raise ConfigError(f"config.dropout = {self.dropout!r}; expected 0 <= dropout < 1")
-        if not (0.0 < float(self.dt_min) <= float(self.dt_max)):
-            raise ConfigError(
-                f"config.dt_min = {self.dt_min!r}, dt_max = {self.dt_max!r}; expected "
-                "0 < dt_min <= dt_max"
-            )
-        for name in ("step_rescale", "bn_momentum", "dropout", "dt_min", "dt_max"):
-            object.__setattr__(self, name, float(getattr(self, name)))
+        return tuple(_positive_int(p, f"state_sizes[{layer}]") for layer, p in enumerate(sizes))
 
     # ------------------------------------------------------------------ facts
     @property
     def output_factor(self) -> float:
         """2 with ``conj_sym`` (output ``2·Re(C x)``), else 1."""
         return 2.0 if self.conj_sym else 1.0
+
+    @property
+    def single_output_matrix(self) -> bool:
+        """True when a bidirectional layer stores one ``C`` of shape (H, 2P, 2) (S5 only)."""
+        return False
 
     def layer_nunits(self, layer: int) -> int:
         """Number of units (pruning candidates) of layer ``layer`` as extracted."""
@@ -165,7 +227,9 @@ class StackConfig:
 
     def with_state_sizes(self, sizes: Sequence[int]) -> StackConfig:
         """A copy with other per-layer state sizes (a pruned model)."""
-        return replace(self, state_sizes=tuple(int(s) for s in sizes))
+        if not isinstance(sizes, list | tuple):
+            sizes = list(sizes)  # e.g. a numpy array; entries are checked as integers
+        return replace(self, state_sizes=tuple(sizes))
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
@@ -191,6 +255,10 @@ class S5Config(StackConfig):
     ----------
     blocks : int
         J, the number of HiPPO-N blocks of the initial eigenvalues (initialisation only).
+    c_init : {"trunc_standard_normal", "lecun_normal", "complex_normal"}
+        The official ``C_init``.  It sets the initial C (:mod:`ssm_bridge.models`) and, for
+        a bidirectional model, the tree: ``"complex_normal"`` stores one ``C`` of shape
+        (H, 2P, 2) (forward columns first), the others ``C1`` and ``C2`` of shape (H, P, 2).
 
     Examples
     --------
@@ -201,11 +269,17 @@ class S5Config(StackConfig):
 
     model: ClassVar[str] = "s5"
     blocks: int = 1
+    c_init: str = "trunc_standard_normal"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 1:
-            raise ConfigError(f"config.blocks = {self.blocks!r}; expected a positive integer")
+        object.__setattr__(self, "blocks", _positive_int(self.blocks, "blocks"))
+        _choice(self.c_init, "c_init", C_INITS)
+
+    @property
+    def single_output_matrix(self) -> bool:
+        """True when a bidirectional layer stores one ``C`` (H, 2P, 2) (``complex_normal``)."""
+        return self.bidirectional and self.c_init == "complex_normal"
 
 
 @dataclass(frozen=True)
@@ -226,14 +300,26 @@ _MODELS: dict[str, type[StackConfig]] = {"s5": S5Config, "s4d": S4DConfig}
 
 
 def config_from_dict(data: dict[str, Any]) -> S5Config | S4DConfig:
-    """Rebuild a config from :meth:`StackConfig.to_dict` output (validated)."""
+    """Rebuild a config from :meth:`StackConfig.to_dict` output (validated strictly).
+
+    Raises
+    ------
+    ConfigTypeError
+        A field of the wrong type (``"d_model": "32"``, ``"dt_min": "0.001"``); also a
+        ``TypeError``.
+    ConfigError
+        Unknown model, format version or fields; a missing or out-of-range field.
+    """
     if not isinstance(data, dict):
-        raise ConfigError(f"a model config is a JSON object; got {type(data).__name__}")
+        raise ConfigTypeError(f"a model config is a JSON object; got {type(data).__name__}")
     data = dict(data)
     model = data.pop("model", None)
-    if model not in _MODELS:
+    if not isinstance(model, str) or model not in _MODELS:
         raise ConfigError(f"config 'model' = {model!r}; expected one of {sorted(_MODELS)}")
     version = data.pop("version", CONFIG_FORMAT_VERSION)
+    if not _is_int(version):
+        raise ConfigTypeError(f"config 'version' = {version!r}; expected the integer "
+                              f"{CONFIG_FORMAT_VERSION}")
     if version != CONFIG_FORMAT_VERSION:
         raise ConfigError(f"config format version {version}; this toolkit reads 1")
     cls = _MODELS[model]
@@ -241,26 +327,32 @@ def config_from_dict(data: dict[str, Any]) -> S5Config | S4DConfig:
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"config has unknown fields {sorted(unknown)} for model {model!r}")
-    if isinstance(data.get("state_sizes"), list):
-        data["state_sizes"] = tuple(data["state_sizes"])
-    try:
-        return cls(**data)
-    except TypeError as err:
-        raise ConfigError(f"config for model {model!r} is incomplete: {err}") from err
+    required = {f.name for f in fields(cls)
+                if f.default is MISSING and f.default_factory is MISSING}
+    missing = required - set(data)
+    if missing:
+        raise ConfigError(
+            f"config for model {model!r} is incomplete: it lacks {sorted(missing)}"
+        )
+    return cls(**data)
 
 
-def config_from_json(text: str) -> S5Config | S4DConfig:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"not a model config: invalid JSON ({err})") from err
-    return config_from_dict(data)
+def config_from_json(text: str | bytes) -> S5Config | S4DConfig:
+    """Parse a model config from strict JSON text (UTF-8, no NaN, no duplicate keys)."""
+    return config_from_dict(parse_json(text, what="model config", error=ConfigError))
 
 
 def load_config(path: str | os.PathLike) -> S5Config | S4DConfig:
-    """Read a config written by :meth:`StackConfig.save`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot read model config {str(path)!r}: {err}") from err
-    return config_from_json(text)
+    """Read a config written by :meth:`StackConfig.save`.
+
+    Raises
+    ------
+    ConfigError
+        Not a regular file, over :data:`MAX_CONFIG_BYTES`, not UTF-8 JSON, or an invalid
+        config (:class:`ConfigTypeError` for a field of the wrong type).
+    """
+    path = check_path(path, error=ConfigTypeError)
+    data = read_regular_file(path, max_bytes=MAX_CONFIG_BYTES, what="model config",
+                             error=ConfigError)
+    return config_from_dict(parse_json(data, what=f"model config {str(path)!r}",
+                                       error=ConfigError))

@@ -173,14 +173,57 @@ def _allgather_exact(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out).view(array.dtype).reshape(-1, *array.shape)
 
 
-def _check_data(inputs, labels, config: StackConfig) -> tuple[np.ndarray, np.ndarray]:
+def _check_inputs(inputs, config: StackConfig) -> np.ndarray:
     x = np.asarray(inputs, dtype=np.float32)
-    y = np.asarray(labels)
-    if x.ndim != 3 or x.shape[2] != config.d_input:
+    if config.head == "retrieval":
+        if x.ndim != 4 or x.shape[1] != 2 or x.shape[3] != config.d_input:
+            raise ConfigError(
+                f"inputs have shape {x.shape}; a retrieval model takes pairs of documents, "
+                f"(examples, 2, length, d_input = {config.d_input})"
+            )
+    elif x.ndim != 3 or x.shape[2] != config.d_input:
         raise ConfigError(
             f"inputs have shape {x.shape}; expected (examples, length, d_input = "
             f"{config.d_input})"
         )
+    return x
+
+
+def _check_lengths(lengths, x: np.ndarray, config: StackConfig) -> np.ndarray | None:
+    """``lengths`` as int32, shape (examples,) ((examples, 2) for retrieval), in 1..L."""
+    if lengths is None:
+        return None
+    if config.pooling != "mean":
+        raise ConfigError(
+            f"lengths are for masked mean pooling; this model pools by {config.pooling!r} "
+            "(the official model has no padded 'last' mode)"
+        )
+    n = np.asarray(lengths)
+    shape = x.shape[:2] if config.head == "retrieval" else x.shape[:1]
+    if n.shape != shape or (n.size and not np.issubdtype(n.dtype, np.integer)):
+        raise ConfigError(f"lengths have shape {n.shape} ({n.dtype}); expected {shape} ints "
+                          "(the unpadded length of each sequence)")
+    L = x.shape[-2]
+    if n.size and (n.min() < 1 or n.max() > L):
+        raise ConfigError(f"lengths must lie in 1..{L} (the padded length); got "
+                          f"{int(n.min())}..{int(n.max())}")
+    return n.astype(np.int32)
+
+
+def _batched(sharder: _Sharder, x: np.ndarray, lengths: np.ndarray | None, size: int):
+    """:meth:`_Sharder.batches` of the inputs and, when given, of the lengths (pads: 1)."""
+    if lengths is None:
+        for start, n, xb in sharder.batches(x, size):
+            yield start, n, xb, None
+        return
+    for (start, n, xb), (_, _, lb) in zip(sharder.batches(x, size),
+                                          sharder.batches(lengths, size), strict=True):
+        yield start, n, xb, np.maximum(lb, 1)
+
+
+def _check_data(inputs, labels, config: StackConfig) -> tuple[np.ndarray, np.ndarray]:
+    x = _check_inputs(inputs, config)
+    y = np.asarray(labels)
     if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
         raise ConfigError(f"labels have shape {y.shape} ({y.dtype}); expected ({x.shape[0]},) ints")
     if y.size and (y.min() < 0 or y.max() >= config.n_classes):
@@ -206,8 +249,8 @@ def _batches(x: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
 
 
 @partial(jax.jit, static_argnames=("config",))
-def _log_prob_step(variables, x, masks, *, config: StackConfig):
-    return make_model(config).apply(variables, x, masks)
+def _log_prob_step(variables, x, masks, lengths, *, config: StackConfig):
+    return make_model(config).apply(variables, x, masks, lengths)
 
 
 class _Accumulator:
@@ -247,22 +290,26 @@ def log_probabilities(
     batch_size: int = 256,
     devices: Sequence[jax.Device] | None = None,
     masks: Sequence[np.ndarray] | None = None,
+    lengths=None,
 ) -> np.ndarray:
     """Log-probabilities of every example, shape (examples, n_classes), float32.
 
-    Same batching and sharding as :func:`evaluate`.  Multi-host: every process passes its own
-    shard of ``inputs`` and gets the rows of its own examples (see the module docstring).
+    Same batching, sharding and arguments as :func:`evaluate`.  Multi-host: every process
+    passes its own shard of ``inputs`` and gets the rows of its own examples (see the
+    module docstring).
     """
     variables = _prepare(tree, config)
-    x = np.asarray(inputs, dtype=np.float32)
+    x = _check_inputs(inputs, config)
+    lengths = _check_lengths(lengths, x, config)
     sharder = _Sharder(devices)
     size = _batch_size(batch_size, sharder.ndevices)
     dev_vars = sharder.put_replicated(variables)
     dev_masks = None if masks is None else sharder.put_replicated(
         tuple(jnp.asarray(m, jnp.float32) for m in masks))
     out = []
-    for _, n, xb in sharder.batches(x, size):
-        logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks, config=config)
+    for _, n, xb, lb in _batched(sharder, x, lengths, size):
+        logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks,
+                              None if lb is None else sharder.put_batch(lb), config=config)
         out.append(sharder.fetch(logp)[:n])
     return np.concatenate(out, axis=0) if out else np.zeros((0, config.n_classes), np.float32)
 
@@ -276,6 +323,7 @@ def evaluate(
     batch_size: int = 256,
     devices: Sequence[jax.Device] | None = None,
     masks: Sequence[np.ndarray] | None = None,
+    lengths=None,
 ) -> EvalResult:
     """Accuracy and mean cross-entropy of a model over a data set, sharded over devices.
 
@@ -290,7 +338,8 @@ def evaluate(
         Variables (``{"params", "batch_stats"}``) or params of an S5/S4D stack.
     config : S5Config or S4DConfig
     inputs : array_like, shape (examples, L, d_input)
-        All examples; multi-host: this process's shard only.
+        All examples; multi-host: this process's shard only.  A retrieval model
+        (``config.head = "retrieval"``) takes pairs, shape (examples, 2, L, d_input).
     labels : array_like of int, shape (examples,)
         Labels of ``inputs`` (multi-host: of this process's shard).
     batch_size : int
@@ -301,6 +350,10 @@ def evaluate(
         hold the same number of devices from every process.
     masks : sequence of arrays, optional
         Per-layer unit masks (1 keep, 0 prune) applied to the columns of C̃.
+    lengths : array_like of int, shape (examples,) or (examples, 2), optional
+        Unpadded length of each sequence (right-padded inputs of variable-length tasks):
+        mean pooling over the first ``length`` steps only, as the official padded models
+        (``masked_meanpool``).  Default: every step counts.
 
     Returns
     -------
@@ -318,14 +371,16 @@ def evaluate(
     """
     variables = _prepare(tree, config)
     x, y = _check_data(inputs, labels, config)
+    lengths = _check_lengths(lengths, x, config)
     sharder = _Sharder(devices)
     size = _batch_size(batch_size, sharder.ndevices)
     dev_vars = sharder.put_replicated(variables)
     dev_masks = None if masks is None else sharder.put_replicated(
         tuple(jnp.asarray(m, jnp.float32) for m in masks))
     acc = _Accumulator(1)
-    for start, n, xb in sharder.batches(x, size):
-        logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks, config=config)
+    for start, n, xb, lb in _batched(sharder, x, lengths, size):
+        logp = _log_prob_step(dev_vars, sharder.put_batch(xb), dev_masks,
+                              None if lb is None else sharder.put_batch(lb), config=config)
         acc.add(sharder.fetch(logp)[None], y[start : start + n], n)
     sharder.reduce(acc)
     accuracy, loss = acc.results()

@@ -8,9 +8,16 @@ Per S5 layer (official conventions, :mod:`ssm_bridge.ssm`), in float64:
 - every stored mode is a *pair unit* (``pair=True``): with ``conj_sym`` the layer outputs
   ``2·Re(C̃ x)``, which is exactly a pair unit with column ``c``; without ``conj_sym`` it
   outputs ``Re(C̃ x)``, a pair unit with column ``c/2``;
-- bidirectional: ``C_backward = C2`` (``C = C1``), same λ̄ and B̄;
+- bidirectional: ``C_backward = C2`` (``C = C1``), same λ̄ and B̄; with
+  ``c_init="complex_normal"`` the single ``C`` (H, 2P, 2) is split into its first and last
+  P columns;
 - ``D → diag(D)``; ``output_after_update=True``
   (``x[k] = λ̄x[k−1] + B̄u[k]``, ``y[k] = Cx[k] + Du[k]``).
+
+A mode with ``Re λ ≥ 0`` (possible without ``clip_eigs``; the forward pass still runs) is
+extracted as it is (``allow_unstable=True``), with an :class:`mor.UnstableModeWarning`
+naming the layer and the mode: pruning keeps it (score +∞), norms and certificates of its
+layer cover the stable part only.
 
 Per S4D layer: one system with H·N pair units in channel-major order (unit ``h·N + n``):
 B row ``e_hᵀ·B̄_hn``, C column ``e_h·C_hn`` (multi-SISO as one block-structured MIMO system).
@@ -18,14 +25,16 @@ B row ``e_hᵀ·B̄_hn``, C column ``e_h·C_hn`` (multi-SISO as one block-struct
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from mor.exceptions import UnstableModeWarning
 from mor.systems import ModalSystem
 from ssm_bridge.config import S4DConfig, StackConfig
-from ssm_bridge.layout import seq_params, split_variables, validate_tree
+from ssm_bridge.layout import output_pairs, seq_params, split_variables, validate_tree
 
 __all__ = ["continuous_layer_parameters", "extract"]
 
@@ -52,10 +61,8 @@ def continuous_layer_parameters(seq: Mapping[str, Any], config: StackConfig) -> 
         step = np.broadcast_to(config.step_rescale * np.exp(f64["log_step"]), lam.shape)
     else:
         step = config.step_rescale * np.exp(f64["log_step"][:, 0])
-    if config.bidirectional:
-        c, cb = _c128(f64["C1"]), _c128(f64["C2"])
-    else:
-        c, cb = _c128(f64["C"]), None
+    c_fwd, c_bwd = output_pairs(f64, config)
+    c, cb = _c128(c_fwd), None if c_bwd is None else _c128(c_bwd)
     return {"Lambda": lam, "B": _c128(f64["B"]), "C": c, "C_backward": cb, "D": f64["D"],
             "step": np.array(step)}
 
@@ -78,6 +85,7 @@ def _layer_system(seq: Mapping[str, Any], config: StackConfig, layer: int) -> Mo
             Cb = np.zeros((H, units), dtype=np.complex128)
             Cb[channel, np.arange(units)] = cb.reshape(units)
         lam, step, c, cb, b = lam.reshape(units), step.reshape(units), C, Cb, B
+    _warn_unstable(lam, config, layer)
     return ModalSystem.from_continuous_parameters(
         lam,
         b,
@@ -89,7 +97,23 @@ def _layer_system(seq: Mapping[str, Any], config: StackConfig, layer: int) -> Mo
         pair=True,
         output_after_update=True,
         name=f"layer {layer}",
+        allow_unstable=True,
     )
+
+
+def _warn_unstable(lam: np.ndarray, config: StackConfig, layer: int) -> None:
+    bad = np.flatnonzero(~(lam.real < 0))
+    if bad.size:
+        i = int(bad[0])
+        what = "unit" if isinstance(config, S4DConfig) else "mode"
+        warnings.warn(
+            f"layer {layer}: {what}(s) {bad.tolist()[:8]}{' ...' if bad.size > 8 else ''} "
+            f"have Re λ ≥ 0 (e.g. {what} {i}: λ = {lam[i]:.6g}; clip_eigs is off): "
+            "not stable; they are kept by every pruning method (score +inf) and the layer's "
+            "norms and certificates cover its stable part only",
+            UnstableModeWarning,
+            stacklevel=4,
+        )
 
 
 def extract(tree: Mapping[str, Any], config: StackConfig) -> list[ModalSystem]:
@@ -116,8 +140,12 @@ def extract(tree: Mapping[str, Any], config: StackConfig) -> list[ModalSystem]:
     LayoutError, NonFiniteParameterError
         When the tree is not the stack ``config`` describes (the message names the layer
         and the parameter).
-    mor.UnstableSystemError
-        A mode with ``Re λ ≥ 0`` (and ``clip_eigs`` off), naming the layer.
+
+    Warns
+    -----
+    mor.UnstableModeWarning
+        A mode with ``Re λ ≥ 0`` (``clip_eigs`` off), naming the layer and the mode; it is
+        extracted as it is (the system has ``allow_unstable=True``).
 
     Examples
     --------

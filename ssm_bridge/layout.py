@@ -23,9 +23,19 @@ Lambda_im    (P,)         Im λ
 B            (P, H, 2)    real and imaginary parts of B̃
 C            (H, P, 2)    C̃ (unidirectional)
 C1, C2       (H, P, 2)    forward and backward C̃ (bidirectional)
+C            (H, 2P, 2)   [C̃_f, C̃_b] (bidirectional, ``C_init="complex_normal"``)
 D            (H,)         diagonal feed-through
 log_step     (P, 1)       log Δ per mode
 ============ ============ ===============================================
+
+The official code names C after ``C_init``: a bidirectional model initialised with
+``complex_normal`` stores one ``C`` whose first P columns are the forward C̃ and last P
+the backward C̃ (``S5Config(c_init="complex_normal")``); every other case stores ``C1``,
+``C2`` (bidirectional) or ``C`` (unidirectional) of shape (H, P, 2).
+
+The two-tower retrieval model (``head="retrieval"``, the official ``RetrievalModel``)
+has the same ``encoder`` and a ``decoder`` with ``layer1`` (Dense 4H → H) and ``layer2``
+(Dense H → n_classes).
 
 ``seq`` of an S4D layer (this toolkit's layout: H independent SISO systems with N stored
 modes each): ``Lambda_re``, ``Lambda_im`` (H, N); ``B``, ``C`` / ``C1``, ``C2`` (H, N, 2);
@@ -42,13 +52,17 @@ from typing import Any
 import numpy as np
 
 from ssm_bridge.config import S4DConfig, StackConfig
-from ssm_bridge.errors import LayoutError, NonFiniteParameterError
+from ssm_bridge.errors import ConfigError, LayoutError, NonFiniteParameterError
 
 __all__ = [
     "SEQ_NAMES",
+    "config_from_tree",
     "expected_seq_shapes",
+    "infer_config_fields",
     "join_variables",
     "layer_path",
+    "output_names",
+    "output_pairs",
     "seq_params",
     "split_variables",
     "validate_tree",
@@ -87,12 +101,47 @@ def expected_seq_shapes(config: StackConfig, layer: int) -> dict[str, tuple[int,
             "log_step": (P, 1),
         }
         cshape = (H, P, 2)
-    if config.bidirectional:
+    if config.single_output_matrix:
+        shapes["C"] = (H, 2 * P, 2)
+    elif config.bidirectional:
         shapes["C1"] = cshape
         shapes["C2"] = cshape
     else:
         shapes["C"] = cshape
     return shapes
+
+
+def output_names(config: StackConfig) -> tuple[str, ...]:
+    """Names of the output matrices in ``seq``: ``("C",)``, or ``("C1", "C2")``."""
+    if config.bidirectional and not config.single_output_matrix:
+        return ("C1", "C2")
+    return ("C",)
+
+
+def output_pairs(seq: Mapping[str, Any], config: StackConfig) -> tuple[Any, Any]:
+    """(forward, backward or None) output matrices of one ``seq``, each (H, P, 2) or (H, N, 2).
+
+    Splits the single ``C`` (H, 2P, 2) of a bidirectional ``complex_normal`` layer into its
+    forward (first P columns) and backward (last P) halves.  Works on numpy and JAX arrays.
+    """
+    if config.single_output_matrix:
+        c = seq["C"]
+        half = c.shape[1] // 2
+        return c[:, :half], c[:, half:]
+    if config.bidirectional:
+        return seq["C1"], seq["C2"]
+    return seq["C"], None
+
+
+def output_column_mask(config: StackConfig, name: str, mask: np.ndarray) -> np.ndarray:
+    """The columns of the output matrix ``name`` that belong to the units in ``mask`` (S5).
+
+    The single ``C`` of a bidirectional ``complex_normal`` layer holds every unit twice
+    (forward, then backward): the mask is repeated.
+    """
+    if name == "C" and config.single_output_matrix:
+        return np.concatenate([mask, mask])
+    return mask
 
 
 def expected_dense_shapes(config: StackConfig) -> dict[tuple[str, ...], tuple[int, ...]]:
@@ -101,9 +150,19 @@ def expected_dense_shapes(config: StackConfig) -> dict[tuple[str, ...], tuple[in
     out: dict[tuple[str, ...], tuple[int, ...]] = {
         ("encoder", "encoder", "kernel"): (config.d_input, H),
         ("encoder", "encoder", "bias"): (H,),
-        ("decoder", "kernel"): (H, config.n_classes),
-        ("decoder", "bias"): (config.n_classes,),
     }
+    if config.head == "retrieval":
+        out.update({
+            ("decoder", "layer1", "kernel"): (4 * H, H),
+            ("decoder", "layer1", "bias"): (H,),
+            ("decoder", "layer2", "kernel"): (H, config.n_classes),
+            ("decoder", "layer2", "bias"): (config.n_classes,),
+        })
+    else:
+        out.update({
+            ("decoder", "kernel"): (H, config.n_classes),
+            ("decoder", "bias"): (config.n_classes,),
+        })
     dense = {"full_glu": ("out1", "out2"), "half_glu1": ("out2",), "half_glu2": ("out2",)}
     for layer in range(config.n_layers):
         base = layer_path(layer)
@@ -196,13 +255,9 @@ def validate_tree(
         shapes = expected_seq_shapes(config, layer)
         extra = set(seq) - set(shapes)
         if extra:
-            hint = ""
-            if extra & {"C1", "C2"} and not config.bidirectional:
-                hint = " (the tree is bidirectional: set bidirectional=True in the config)"
-            elif "C" in extra and config.bidirectional:
-                hint = " (the tree is unidirectional: set bidirectional=False in the config)"
             raise LayoutError(
-                f"{_where(layer, 'seq')}: unexpected parameter(s) {sorted(extra)}{hint}"
+                f"{_where(layer, 'seq')}: unexpected parameter(s) {sorted(extra)}"
+                f"{_output_hint(seq, config, layer, extra)}"
             )
         for name, shape in shapes.items():
             if name not in seq:
@@ -210,6 +265,13 @@ def validate_tree(
                     f"{_where(layer, 'seq')}: missing parameter {name!r} (expected shape "
                     f"{shape}); this is not an {config.model.upper()} layer of this config"
                 )
+            if name == "C" and not isinstance(config, S4DConfig):
+                hint = _output_hint(seq, config, layer, set())
+                if hint and np.shape(seq[name]) != shape:
+                    raise LayoutError(
+                        f"{_where(layer, 'seq', name)}: C has shape {np.shape(seq[name])}; "
+                        f"expected {shape}{hint}"
+                    )
             if name == "B" or name.startswith("C"):
                 got = np.shape(seq[name])
                 if got != shape and len(got) == len(shape) and got[-1] == 2:
@@ -245,15 +307,50 @@ def validate_tree(
                 _check_array(value, (config.d_model,), "batch_stats/" + "/".join(path), name)
 
 
+def _output_hint(seq: Mapping, config: StackConfig, layer: int, extra: set) -> str:
+    """Why the output matrices of ``seq`` do not fit ``config``, and the config fix ("" if
+    they fit or the cause is elsewhere)."""
+    P = np.shape(seq["Lambda_re"])[-1] if "Lambda_re" in seq else config.state_sizes[layer]
+    c_shape = np.shape(seq["C"]) if "C" in seq else None
+    single = c_shape is not None and len(c_shape) == 3 and c_shape[1] == 2 * P
+    if extra & {"C1", "C2"}:
+        if not config.bidirectional:
+            return " (the tree is bidirectional: set bidirectional=True in the config)"
+        return (" (the tree stores C1 and C2: set c_init to 'trunc_standard_normal' or "
+                "'lecun_normal', the C_init it was trained with)")
+    if c_shape is None:
+        return ""
+    if single and not isinstance(config, S4DConfig) and not config.single_output_matrix:
+        return (" (one C of shape (H, 2P, 2): a bidirectional layer trained with "
+                "C_init='complex_normal'; set bidirectional=True, c_init='complex_normal' in "
+                "the config)")
+    if "C" in extra and config.bidirectional:
+        return " (the tree is unidirectional: set bidirectional=False in the config)"
+    if config.single_output_matrix and not single:
+        return (f" (C has {c_shape[1] if len(c_shape) == 3 else '?'} columns for P = {P}: "
+                "a unidirectional layer; set bidirectional=False in the config)")
+    return ""
+
+
 def infer_config_fields(tree: Mapping[str, Any], *, model: str = "s5") -> dict[str, Any]:
     """Shape facts read from a tree: ``d_model``, ``n_layers``, ``state_sizes``,
-    ``d_input``, ``n_classes``, ``bidirectional``, ``batchnorm`` and (when unambiguous)
-    ``activation``.  The remaining hyper-parameters (conj_sym, discretization, prenorm,
-    ...) do not show in the tree and must be given by the user.
+    ``d_input``, ``n_classes``, ``bidirectional``, ``batchnorm`` and, when the tree shows
+    them, ``activation`` (``full_glu``: ``out1`` and ``out2``; ``gelu``: neither),
+    ``c_init="complex_normal"`` (a bidirectional layer with one ``C`` of shape (H, 2P, 2))
+    and ``head="retrieval"`` (``decoder/layer1``, ``decoder/layer2``).
+
+    A field the tree cannot decide is left out, never guessed: a layer with ``out2`` only
+    is ``half_glu1`` or ``half_glu2`` (the same parameters, different arithmetic).  The
+    hyper-parameters that do not show in the tree (conj_sym, discretization, prenorm,
+    pooling, ...) must be given by the user; :func:`config_from_tree` builds the config
+    and refuses to default a field the tree leaves open.
     """
     params, batch_stats, _ = split_variables(tree)
     kernel = np.shape(_get(params, ("encoder", "encoder", "kernel"), "params"))
-    dec = np.shape(_get(params, ("decoder", "kernel"), "params"))
+    decoder = _get(params, ("decoder",), "params")
+    retrieval = isinstance(decoder, Mapping) and "layer2" in decoder
+    dec_path = ("decoder", "layer2", "kernel") if retrieval else ("decoder", "kernel")
+    dec = np.shape(_get(params, dec_path, "params"))
     if len(kernel) != 2 or len(dec) != 2:
         raise LayoutError("encoder/decoder kernels must be 2-D (Dense layers)")
     layers = []
@@ -261,25 +358,87 @@ def infer_config_fields(tree: Mapping[str, Any], *, model: str = "s5") -> dict[s
         layers.append(seq_params(params, len(layers)))
     if not layers:
         raise LayoutError("the tree has no params/encoder/layers_0: not an S5/S4D stack")
-    bidirectional = "C1" in layers[0]
     sizes = []
     for layer, seq in enumerate(layers):
         if "Lambda_re" not in seq:
             raise LayoutError(f"{_where(layer, 'seq')}: missing parameter 'Lambda_re'")
         shape = np.shape(seq["Lambda_re"])
         sizes.append(int(shape[-1]))
+    c_shape = np.shape(layers[0].get("C", ()))
+    single = model == "s5" and len(c_shape) == 3 and c_shape[1] == 2 * sizes[0]
     fields: dict[str, Any] = {
         "d_model": int(kernel[1]),
         "n_layers": len(layers),
         "state_sizes": tuple(sizes),
         "d_input": int(kernel[0]),
         "n_classes": int(dec[1]),
-        "bidirectional": bidirectional,
+        "bidirectional": "C1" in layers[0] or single,
         "batchnorm": batch_stats is not None,
     }
+    if single:
+        fields["c_init"] = "complex_normal"
+    if retrieval:
+        fields["head"] = "retrieval"
     first = params["encoder"]["layers_0"]
     if "out1" in first:
         fields["activation"] = "full_glu"
     elif "out2" not in first:
         fields["activation"] = "gelu"
     return fields
+
+
+def config_from_tree(tree: Mapping[str, Any], *, model: str = "s5", **hyper: Any) -> StackConfig:
+    """The config of an official-layout tree: what the tree shows, plus ``hyper``.
+
+    Parameters
+    ----------
+    tree : dict
+        Params or variables of an S5 (or this toolkit's S4D) stack.
+    model : {"s5", "s4d"}
+    **hyper
+        The hyper-parameters the tree does not show (``conj_sym``, ``discretization``,
+        ``clip_eigs``, ``step_rescale``, ``prenorm``, ``pooling``, ...) as the run was
+        trained with; the config's defaults (the official defaults) fill the others.
+
+    Returns
+    -------
+    S5Config or S4DConfig, checked against the tree (:func:`validate_tree`).
+
+    Raises
+    ------
+    ConfigError
+        ``activation`` not given for a tree that cannot decide it (``out2`` only:
+        ``half_glu1`` or ``half_glu2``), or a given field that contradicts the tree.
+    LayoutError
+        The tree is not an S5/S4D stack of that config.
+
+    Examples
+    --------
+    >>> from ssm_bridge import S5Config, random_variables
+    >>> tree = random_variables(S5Config(d_model=4, n_layers=1, state_sizes=2))
+    >>> config_from_tree(tree)
+    Traceback (most recent call last):
+    ...
+    ssm_bridge.errors.ConfigError: the tree cannot tell activation 'half_glu1' from 'half_glu2' ...
+    >>> config_from_tree(tree, activation="half_glu1").state_sizes
+    (2,)
+    """
+    from ssm_bridge.config import S5Config
+
+    if model not in ("s5", "s4d"):
+        raise ConfigError(f"model = {model!r}; expected 's5' or 's4d'")
+    fields = infer_config_fields(tree, model=model)
+    if "activation" not in fields and "activation" not in hyper:
+        raise ConfigError(
+            "the tree cannot tell activation 'half_glu1' from 'half_glu2' (both store out2 "
+            "only, with different arithmetic); pass activation='half_glu1' or "
+            "activation='half_glu2', as the model was trained"
+        )
+    clash = {k: (fields[k], v) for k, v in hyper.items() if k in fields and fields[k] != v}
+    if clash:
+        detail = "; ".join(f"{k}: the tree has {a!r}, given {b!r}" for k, (a, b) in clash.items())
+        raise ConfigError(f"the given hyper-parameters contradict the tree: {detail}")
+    cls = S5Config if model == "s5" else S4DConfig
+    config = cls(**{**fields, **hyper})
+    validate_tree(tree, config)
+    return config

@@ -10,13 +10,23 @@ its hyper-parameters.  Unlike the official model, each layer may have its own st
 Inputs are batched: ``x`` of shape (batch, L, d_input) → log-probabilities of shape
 (batch, n_classes), as the official ``BatchClassificationModel``.  BatchNorm normalises
 over batch and time, exactly as the official ``nn.vmap(..., axis_name="batch")``.
+Pooling (``config.pooling``): the mean over time (official ``mode="pool"``), or, given
+``lengths``, over each sequence's first ``length`` steps (the official padded
+``masked_meanpool``, for variable-length tasks); or the last step (``mode="last"``).
+``config.head = "retrieval"`` is the official two-tower ``RetrievalModel`` (LRA AAN):
+``x`` of shape (batch, 2, L, d_input), ``lengths`` (batch, 2).
 
 Initialisation
 --------------
-S5: the official HiPPO-N (LegS normal part) eigenvalues, ``config.blocks`` blocks, with
-``B = V⁻¹ B₀`` and ``C = C₀ V`` from LeCun-normal B₀, C₀ (the official default for C is a
-truncated normal; we use LeCun normal for both), ``D ~ N(0, 1)``, ``log Δ`` uniform in
-``[log dt_min, log dt_max]``.  S4D: S4D-Lin (``λ_n = −1/2 + jπn``), B = 1,
+S5, as the official code (``s5/ssm.py``, ``s5/ssm_init.py``): HiPPO-N (LegS normal part)
+eigenvalues, ``config.blocks`` blocks, ``B = V⁻¹ B₀`` with B₀ (N × H) LeCun-normal
+(truncated normal, fan-in N), C by ``config.c_init``: ``"trunc_standard_normal"`` (the
+official default; each row of the complex C₀ (H × N) LeCun-normal with fan-in N) or
+``"lecun_normal"`` (fan-in N·H), then ``C = C₀ V``; ``"complex_normal"``: C sampled
+directly, real and imaginary parts N(0, 1/2), no V.  ``D ~ N(0, 1)``, ``log Δ`` uniform
+in ``[log dt_min, log dt_max]``.  (Before issue 11 the toolkit drew B₀ with fan-in H and a
+real C₀, which put √(N/H) times the official scale on B and 1/√2 on C; the bundled
+checkpoints were trained that way.)  S4D: S4D-Lin (``λ_n = −1/2 + jπn``), B = 1,
 ``C ~ CN(0, 1)``, one Δ per channel.
 """
 
@@ -82,9 +92,29 @@ def _s5_init_arrays(P: int, conj_sym: bool, blocks: int) -> tuple[np.ndarray, np
     return np.tile(lam, blocks), scipy.linalg.block_diag(*([V] * blocks))
 
 
-def _lecun_complex(key, shape_rows: int, shape_cols: int, fan_in: int):
-    """Real LeCun-normal matrix (rows, cols) (the official B₀ and C₀)."""
-    return jax.random.normal(key, (shape_rows, shape_cols)) / np.sqrt(fan_in)
+def _official_b(key, V: np.ndarray, H: int):
+    """B̃ = V⁻¹ B₀ (P, H, 2) with B₀ (N, H) LeCun-normal (fan-in N), as the official init."""
+    b0 = jax.nn.initializers.lecun_normal()(key, (V.shape[0], H))
+    vb = jnp.asarray(V.conj().T, jnp.complex64) @ b0.astype(jnp.complex64)
+    return jnp.stack([vb.real, vb.imag], axis=-1)
+
+
+def _official_c(key, V: np.ndarray, H: int, c_init: str, columns: int):
+    """C̃ (H, columns, 2) by the official ``C_init`` (``columns`` = P, or 2P for the single C
+    of a bidirectional ``complex_normal`` layer)."""
+    N = V.shape[0]
+    if c_init == "complex_normal":
+        return jax.nn.initializers.normal(stddev=0.5**0.5)(key, (H, columns, 2))
+    if c_init == "lecun_normal":
+        c0 = jax.nn.initializers.lecun_normal()(key, (H, N, 2))
+    else:  # trunc_standard_normal: each row LeCun-normal over (1, N, 2), one key per row
+        rows = []
+        for _ in range(H):
+            key, sub = jax.random.split(key)
+            rows.append(jax.nn.initializers.lecun_normal()(sub, (1, N, 2)))
+        c0 = jnp.concatenate(rows, axis=0)
+    cv = jax.lax.complex(c0[..., 0], c0[..., 1]) @ jnp.asarray(V, jnp.complex64)
+    return jnp.stack([cv.real, cv.imag], axis=-1)
 
 
 def _log_step_init(dt_min: float, dt_max: float):
@@ -109,12 +139,15 @@ class _DiagonalSSM(nn.Module):
     dt_min: float = 0.001
     dt_max: float = 0.1
     scan_method: str = "auto"
+    single_output_matrix: bool = False
 
     states_fn = staticmethod(ssm_math.s5_states)
     readout_fn = staticmethod(ssm_math.s5_readout)
 
     def _output_params(self, init, shape) -> None:
-        if self.bidirectional:
+        if self.single_output_matrix:  # official bidirectional complex_normal: one C (H, 2P, 2)
+            self.C = self.param("C", init, (shape[0], 2 * shape[1], shape[2]))
+        elif self.bidirectional:
             self.C1 = self.param("C1", init, shape)
             self.C2 = self.param("C2", init, shape)
         else:
@@ -125,6 +158,9 @@ class _DiagonalSSM(nn.Module):
 
     def output_matrices(self):
         """(C̃ forward, C̃ backward or None), complex."""
+        if self.single_output_matrix:
+            half = self.C.shape[1] // 2
+            return ssm_math.to_complex(self.C[:, :half]), ssm_math.to_complex(self.C[:, half:])
         if self.bidirectional:
             return ssm_math.to_complex(self.C1), ssm_math.to_complex(self.C2)
         return ssm_math.to_complex(self.C), None
@@ -149,16 +185,16 @@ class _DiagonalSSM(nn.Module):
 class S5SSM(_DiagonalSSM):
     """The S5 SSM of one layer (the official ``seq`` sub-tree), on batches (batch, L, H).
 
-    Units are the P stored modes; ``blocks`` sets the block-diagonal HiPPO-N init.
+    Units are the P stored modes; ``blocks`` sets the block-diagonal HiPPO-N init and
+    ``c_init`` the official initialisation of C (module docstring).
     """
 
     blocks: int = 1
+    c_init: str = "trunc_standard_normal"
 
     def setup(self) -> None:
         H, P = self.d_model, self.state_size
         lam0, V = _s5_init_arrays(P, self.conj_sym, self.blocks)
-        Vj = jnp.asarray(V, dtype=jnp.complex64)
-        N = V.shape[0]
         self.Lambda_re = self.param(
             "Lambda_re", lambda k, s: jnp.asarray(lam0.real, jnp.float32), (P,)
         )
@@ -167,14 +203,10 @@ class S5SSM(_DiagonalSSM):
         )
 
         def b_init(key, shape):
-            b0 = _lecun_complex(key, N, H, H).astype(jnp.complex64)
-            vb = Vj.conj().T @ b0
-            return jnp.stack([vb.real, vb.imag], axis=-1)
+            return _official_b(key, V, H)
 
         def c_init(key, shape):
-            c0 = _lecun_complex(key, H, N, N).astype(jnp.complex64)
-            cv = c0 @ Vj
-            return jnp.stack([cv.real, cv.imag], axis=-1)
+            return _official_c(key, V, H, self.c_init, shape[1])
 
         self.B = self.param("B", b_init, (P, H, 2))
         self._output_params(c_init, (H, P, 2))
@@ -241,7 +273,9 @@ def _make_ssm(config: StackConfig, layer: int, scan_method: str) -> nn.Module:
     }
     if isinstance(config, S4DConfig):
         return S4DSSM(**common, name="seq")
-    return S5SSM(**common, blocks=getattr(config, "blocks", 1), name="seq")
+    return S5SSM(**common, blocks=getattr(config, "blocks", 1),
+                 c_init=getattr(config, "c_init", "trunc_standard_normal"),
+                 single_output_matrix=config.single_output_matrix, name="seq")
 
 
 class SequenceLayer(nn.Module):
@@ -326,8 +360,43 @@ class StackedEncoder(nn.Module):
         return x
 
 
+def pool(h, lengths=None, *, pooling: str = "mean"):
+    """Pool (batch, L, H) over time → (batch, H).
+
+    ``"mean"``: the mean over all L steps, or, with ``lengths`` (batch,), over the first
+    ``length`` steps of each sequence (the official ``masked_meanpool``: padded steps are
+    still run through the layers, only the pooling skips them); ``"last"``: step L − 1.
+    """
+    if pooling == "last":
+        if lengths is not None:
+            raise ConfigError(
+                "pooling='last' with lengths: the official model has no padded 'last' mode "
+                "(it raises NotImplementedError); use pooling='mean' for padded inputs"
+            )
+        return h[:, -1]
+    if lengths is None:
+        return jnp.mean(h, axis=1)
+    lengths = jnp.asarray(lengths)
+    mask = jnp.arange(h.shape[1])[None, :] < lengths[:, None]
+    return jnp.sum(mask[..., None] * h, axis=1) / lengths[:, None].astype(h.dtype)
+
+
+class RetrievalDecoder(nn.Module):
+    """The official retrieval decoder: ``layer2(gelu(layer1(features)))``."""
+
+    d_model: int
+    n_classes: int
+
+    def setup(self) -> None:
+        self.layer1 = nn.Dense(self.d_model)
+        self.layer2 = nn.Dense(self.n_classes)
+
+    def __call__(self, features):
+        return self.layer2(nn.gelu(self.layer1(features)))
+
+
 class StackModel(nn.Module):
-    """Classification stack: encoder → layers → mean pooling → decoder → log-softmax.
+    """Classification stack: encoder → layers → pooling → decoder → log-softmax.
 
     Attributes
     ----------
@@ -340,9 +409,12 @@ class StackModel(nn.Module):
         default ``"auto"``).  An execution choice, not part of the model: all kernels give
         the same outputs up to float32 rounding.
 
-    ``__call__(x, masks=None)``: x (batch, L, d_input) → log-probabilities (batch,
-    n_classes); ``masks`` is an optional sequence of per-layer arrays over units (1 keep,
-    0 drop) that multiply the columns of C̃.
+    ``__call__(x, masks=None, lengths=None)``: x (batch, L, d_input) → log-probabilities
+    (batch, n_classes); ``masks`` is an optional sequence of per-layer arrays over units (1
+    keep, 0 drop) that multiply the columns of C̃; ``lengths`` (batch,) the unpadded length
+    of each sequence (mean pooling over those steps only).  With ``config.head =
+    "retrieval"``: x (batch, 2, L, d_input), the two documents of each pair, and
+    ``lengths`` (batch, 2).
     """
 
     config: StackConfig
@@ -352,18 +424,34 @@ class StackModel(nn.Module):
     def setup(self) -> None:
         self.encoder = StackedEncoder(self.config, training=self.training,
                                       scan_method=self.scan_method)
-        self.decoder = nn.Dense(self.config.n_classes)
+        if self.config.head == "retrieval":
+            self.decoder = RetrievalDecoder(self.config.d_model, self.config.n_classes)
+        else:
+            self.decoder = nn.Dense(self.config.n_classes)
 
     def embed(self, x):
         """The encoder Dense: (batch, L, d_input) → (batch, L, H)."""
         return self.encoder.encoder(x)
 
-    def head(self, h):
-        """Mean pooling, decoder and log-softmax: (batch, L, H) → (batch, n_classes)."""
-        return nn.log_softmax(self.decoder(jnp.mean(h, axis=1)), axis=-1)
+    def head(self, h, lengths=None):
+        """Pooling, decoder and log-softmax: (batch, L, H) → (batch, n_classes).
 
-    def __call__(self, x, masks: Sequence | None = None):
-        return self.head(self.encoder(x, masks))
+        Retrieval: h (2·batch, L, H), the first documents of the pairs then the second,
+        and ``lengths`` (2·batch,); features ``[a, b, a − b, a·b]`` go to the decoder.
+        """
+        pooled = pool(h, lengths, pooling=self.config.pooling)
+        if self.config.head == "retrieval":
+            a, b = jnp.split(pooled, 2)
+            pooled = jnp.concatenate([a, b, a - b, a * b], axis=-1)
+        return nn.log_softmax(self.decoder(pooled), axis=-1)
+
+    def __call__(self, x, masks: Sequence | None = None, lengths=None):
+        if self.config.head == "retrieval":
+            # (batch, 2, L, d) → (2·batch, L, d): all first documents, then all second ones
+            x = jnp.concatenate([x[:, 0], x[:, 1]], axis=0)
+            if lengths is not None:
+                lengths = jnp.concatenate([lengths[:, 0], lengths[:, 1]], axis=0)
+        return self.head(self.encoder(x, masks), lengths)
 
 
 class S5Model(StackModel):
@@ -405,7 +493,8 @@ def init_variables(config: StackConfig, *, key: jax.Array, seq_len: int = 16) ->
 
 @partial(jax.jit, static_argnames=("config", "seq_len"))
 def _jitted_init(key, *, config: StackConfig, seq_len: int):
-    x = jnp.zeros((1, seq_len, config.d_input), jnp.float32)
+    pair = (2,) if config.head == "retrieval" else ()
+    x = jnp.zeros((1, *pair, seq_len, config.d_input), jnp.float32)
     return make_model(config).init(key, x)
 
 
@@ -458,9 +547,11 @@ def random_variables(config: StackConfig, *, seed: int = 0) -> dict:
                 "log_step": log_steps(P, 1),
             }
             cshape, cscale = (H, P, 2), np.sqrt(0.5 / P)
-        names = ("C1", "C2") if config.bidirectional else ("C",)
-        for name in names:
-            seq[name] = normal(*cshape, scale=cscale)
+        if config.single_output_matrix:
+            seq["C"] = normal(H, 2 * P, 2, scale=cscale)
+        else:
+            for name in ("C1", "C2") if config.bidirectional else ("C",):
+                seq[name] = normal(*cshape, scale=cscale)
         seq["D"] = normal(H)
         block: dict = {"seq": seq, "norm": {"scale": 1.0 + normal(H, scale=0.1),
                                              "bias": normal(H, scale=0.1)}}
@@ -471,7 +562,11 @@ def random_variables(config: StackConfig, *, seed: int = 0) -> dict:
         encoder[f"layers_{layer}"] = block
         stats[f"layers_{layer}"] = {"norm": {"mean": normal(H, scale=0.1),
                                              "var": rng.uniform(0.5, 2.0, H).astype(np.float32)}}
-    variables = {"params": {"encoder": encoder, "decoder": dense(H, config.n_classes, 3.0)}}
+    if config.head == "retrieval":
+        decoder = {"layer1": dense(4 * H, H), "layer2": dense(H, config.n_classes, 3.0)}
+    else:
+        decoder = dense(H, config.n_classes, 3.0)
+    variables = {"params": {"encoder": encoder, "decoder": decoder}}
     if config.batchnorm:
         variables["batch_stats"] = {"encoder": stats}
     return variables

@@ -17,8 +17,11 @@ directory) with its task named by a metadata JSON beside it (or by ``task=``), o
 loaded :class:`ssm_bridge.Checkpoint` together with ``data=``.
 
 Every output directory is built under a temporary name next to its destination and renamed
-at the end: an error leaves nothing half-written, and an existing directory is replaced only
-with ``force=True``.
+at the end: an error (or Ctrl-C) leaves nothing half-written.  Each holds the marker file
+``.mor-output.json``; an existing directory is replaced only with ``force=True`` and only if
+it holds that marker (mor wrote it), and never when it is the current or home directory, the
+filesystem root, or a folder holding the input (:mod:`ssm_bridge._staging`).  The output
+location is checked before any work is done.
 """
 
 from __future__ import annotations
@@ -42,14 +45,16 @@ import numpy as np
 import mor
 from mor.exceptions import MORError, RatioError, UnknownMethodError
 from mor.plan import KeepPlan, atomic_write_text
-from ssm_bridge._staging import staged_directory
-from ssm_bridge.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from ssm_bridge._staging import check_output_dir, staged_directory
+from ssm_bridge.checkpoint import Checkpoint, load_checkpoint, read_metadata, save_checkpoint
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import BridgeError, CheckpointError
 
 __all__ = [
     "DEFAULT_DEMO_DIR",
     "DEFAULT_RATIOS",
+    "MAX_BATCH_BYTES",
+    "MAX_RATIOS",
     "CompareResult",
     "DemoResult",
     "OutputExistsError",
@@ -70,15 +75,31 @@ DEFAULT_RATIOS: tuple[float, ...] = tuple(round(0.05 * i, 10) for i in range(21)
 DEMO_RATIOS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(11))
 """The demo's coarser grid 0, 0.1, ..., 1."""
 
+MAX_RATIOS = 1001
+"""Most ratios in one sweep (a grid 0:1:0.001); each ratio is one more model per method."""
+
+MAX_BATCH_BYTES = 16 * 1024**3
+"""Limit on the estimated activation memory of one evaluation batch (16 GiB)."""
+
 DEFAULT_DEMO_DIR = Path("reports") / "demo"
 _DEMO_MARKER = ".mor-demo"
-_NOT_APPLICABLE = {
-    "balanced_truncation": "changes the state basis (balanced realisation) of each layer, so "
-    "it is not a selection of the network's states and cannot be applied to the network; "
-    "see `mor verify` / `mor reduce` for it on linear systems",
-}
+_NOT_APPLICABLE: dict[str, str] = {}
+"""Methods that cannot reduce a network, with the reason (none since issue 12: balanced
+truncation keeps the S5/S4D structure, :mod:`ssm_bridge.balanced`)."""
 _RUN_FILE = "model.msgpack"
-_METADATA_NAMES = ("{stem}.meta.json", "{stem}.metadata.json", "metadata.json", "meta.json")
+_RELEASED_METHODS = ("aire", "last")
+"""Methods with a ``compat="released"`` form (the released LAST / AIRE-Prune code)."""
+
+
+def _is_balanced(method: str) -> bool:
+    """Whether ``method`` makes balanced plans (a change of basis, applied by removal)."""
+    from mor.selection import get_method
+
+    if method == "balanced_truncation_calibrated":
+        return True
+    if method == "aire_calibrated":
+        return False
+    return get_method(method).across == "balanced"
 
 
 class PipelineError(BridgeError):
@@ -159,22 +180,22 @@ def available_bundled() -> tuple[str, ...]:
 
 
 def _find_metadata(path: Path) -> dict:
-    stem = path.with_suffix("").name if path.is_file() else path.name
-    folder = path.parent if path.is_file() else path
-    for pattern in _METADATA_NAMES:
-        candidate = folder / pattern.format(stem=stem)
-        if candidate.is_file():
-            try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise CheckpointError(
-                    f"the metadata {str(candidate)!r} beside the checkpoint is not valid JSON: "
-                    f"{err}"
-                ) from err
-            if not isinstance(data, dict):
-                raise CheckpointError(f"the metadata {str(candidate)!r} is not a JSON object")
-            return data
-    return {}
+    """The validated metadata beside a checkpoint ({} if none); see ``read_metadata``."""
+    return read_metadata(path)
+
+
+def _pruned_metadata(res: ResolvedCheckpoint, data: Any, method: str, ratio: float,
+                     after: Any, batch_size: int) -> dict:
+    """Metadata of a pruned checkpoint: where it came from and its recorded accuracy."""
+    meta = {"format": "ssm_bridge.prune/1", "source": res.label, "method": method,
+            "ratio": ratio, "test_accuracy": float(after.accuracy),
+            "test_loss": float(after.loss), "n_test": int(after.count),
+            "eval_batch_size": int(batch_size)}
+    if data is None and res.task:  # the test set is the task's: record how to rebuild it
+        source = res.metadata
+        meta.update(task=res.task, task_options=_task_options(source),
+                    data_seed=int(source.get("data_seed", source.get("seed", 0))))
+    return meta
 
 
 def _task_options(metadata: Mapping[str, Any]) -> dict:
@@ -205,6 +226,7 @@ def resolve_checkpoint(
     data: Any = None,
     task: str | None = None,
     seed: int | None = None,
+    verify: bool = True,
 ) -> ResolvedCheckpoint:
     """Load a checkpoint and the test set it is evaluated on.
 
@@ -219,13 +241,17 @@ def resolve_checkpoint(
         The task (``ssm_bridge.data.TASKS``) when the checkpoint has no metadata naming it.
     seed : int, optional
         Seed of the task's data (default: the metadata's, else 0).
+    verify : bool
+        Check the checkpoint against the checksums recorded in its metadata
+        (:func:`ssm_bridge.load_checkpoint`); False: warn on a mismatch instead.
 
     Raises
     ------
     PipelineError
         Unknown bundled name, no task known, or data that does not fit the model.
     CheckpointError
-        Not a checkpoint (missing, unreadable, no config beside it).
+        Not a checkpoint (missing, unreadable, no config beside it), invalid metadata, or
+        (``ChecksumMismatchError``) files that differ from their recorded checksums.
     """
     metadata: dict = {}
     label: str
@@ -236,13 +262,9 @@ def resolve_checkpoint(
         path = Path(text)
         module = _bundled_module()
         if module is not None and text in module.BUNDLED and not path.exists():
-            if data is None and task is None:
-                ckpt, task_data = module.load_bundled(text)
-                metadata = dict(module.bundled_metadata(text))
-                x, y = _test_arrays(task_data)
-                return ResolvedCheckpoint(text, ckpt, x, y, metadata.get("task"), metadata)
-            ckpt = load_checkpoint(module.bundled_checkpoint_path(text))
-            metadata = dict(module.bundled_metadata(text))
+            # the test set comes from the metadata below, as in ``load_bundled``
+            ckpt = load_checkpoint(module.bundled_checkpoint_path(text), verify=verify)
+            metadata = dict(ckpt.metadata) or dict(module.bundled_metadata(text))
             label = text
         else:
             if not path.exists():
@@ -258,7 +280,7 @@ def resolve_checkpoint(
                 )
             if path.is_dir() and not (path / "state").is_dir() and (path / _RUN_FILE).is_file():
                 path = path / _RUN_FILE  # a run directory written by `mor train`
-            ckpt = load_checkpoint(path)
+            ckpt = load_checkpoint(path, verify=verify)
             metadata = _find_metadata(path)
             label = text
     if data is not None:
@@ -305,22 +327,46 @@ def check_methods(methods: str | Sequence[str]) -> list[str]:
     if isinstance(methods, str):
         methods = list(mor.METHODS) if methods == "all" else [
             m.strip() for m in methods.split(",") if m.strip()]
+    from mor.calibrated import CALIBRATED_METHODS
+
     methods = list(dict.fromkeys(methods))
-    unknown = [m for m in methods if m not in mor.METHODS]
+    unknown = [m for m in methods if m not in mor.METHODS and m not in CALIBRATED_METHODS]
     if unknown or not methods:
         raise UnknownMethodError(
-            f"unknown method(s) {unknown or methods}; choose from {', '.join(mor.METHODS)} "
-            "or 'all'"
+            f"unknown method(s) {unknown or methods}; choose from {', '.join(mor.METHODS)}, "
+            f"{', '.join(CALIBRATED_METHODS)} (need training data) or 'all'"
         )
     return methods
 
 
+def check_compat(compat: str | None, methods: Sequence[str]) -> str | None:
+    """``compat`` validated: None, or ``"released"`` with at least one of aire / last."""
+    if compat is None:
+        return None
+    if compat not in mor.selection.COMPAT_MODES:
+        raise UnknownMethodError(
+            f"compat = {compat!r}; expected None (the toolkit's rules) or one of "
+            f"{', '.join(repr(c) for c in mor.selection.COMPAT_MODES)}"
+        )
+    if not any(m in _RELEASED_METHODS for m in methods):
+        raise UnknownMethodError(
+            f"compat={compat!r} reproduces the released LAST and AIRE-Prune code: choose "
+            f"method aire or last (got {', '.join(methods)})"
+        )
+    return compat
+
+
 def check_ratios(ratios: Sequence[float]) -> list[float]:
-    """Sorted distinct ratios, each in [0, 1]."""
+    """Sorted distinct ratios, each in [0, 1], at most :data:`MAX_RATIOS` of them."""
     try:
         values = [float(r) for r in ratios]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RatioError(f"ratios must be numbers in [0, 1]; got {ratios!r}") from None
+    if len(values) > MAX_RATIOS:
+        raise RatioError(
+            f"{len(values)} pruning ratios; at most MAX_RATIOS = {MAX_RATIOS} (a grid "
+            "0:1:0.001) are evaluated in one sweep: use a coarser grid"
+        )
     bad = [r for r in values if not (math.isfinite(r) and 0.0 <= r <= 1.0)]
     if bad or not values:
         raise RatioError(
@@ -330,24 +376,99 @@ def check_ratios(ratios: Sequence[float]) -> list[float]:
     return sorted(set(values))
 
 
-# ---------------------------------------------------------------------- output directories
-def _check_out(out_dir: str | os.PathLike, force: bool) -> Path:
-    out = Path(out_dir).absolute()
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a directory; choose another --out")
-    if out.exists() and not force:
-        raise OutputExistsError(
-            f"output directory {out} exists; pass --force (force=True) to replace it, or "
-            "choose another --out"
+def check_reference_ratio(ratio: float) -> float:
+    """The ratio of the pole, energy and certificate figures: a number in (0, 1]."""
+    (value,) = check_ratios([ratio])
+    if value == 0.0:
+        raise RatioError(
+            "reference ratio 0 prunes nothing, so there are no pruned poles and no certificate "
+            "to show; choose a ratio in (0, 1], e.g. 0.5"
         )
-    return out
+    return value
+
+
+def _check_int(value: Any, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise PipelineError(f"{name} = {value!r}; expected an integer >= {minimum}")
+    return int(value)
+
+
+def _check_points(points: Any) -> float:
+    try:
+        value = float(points)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise PipelineError(
+            f"points = {points!r}: the accuracy tolerance must be a number >= 0 (percentage "
+            "points)"
+        )
+    return value
+
+
+def _batch_bytes(res: ResolvedCheckpoint, batch_size: int) -> int:
+    """Estimated activation memory (bytes, float32) of one evaluation batch of the model.
+
+    Per example and time step: the input features, four d_model-wide activations and the
+    complex state of the widest layer.  Batches are padded to ``batch_size`` examples.
+    """
+    cfg = res.config
+    x = np.asarray(res.x_test)
+    steps = int(x.shape[1]) if x.ndim >= 2 else 1
+    per_step = int(cfg.d_input) + 4 * int(cfg.d_model) + 2 * max(int(s) for s in cfg.state_sizes)
+    return batch_size * steps * per_step * 4
+
+
+def _check_batch_memory(res: ResolvedCheckpoint, batch_size: int) -> None:
+    need = _batch_bytes(res, batch_size)
+    if need > MAX_BATCH_BYTES:
+        per_example = max(_batch_bytes(res, 1), 1)
+        raise PipelineError(
+            f"batch size {batch_size} needs about {need / 1024**3:.3g} GiB for one batch of "
+            f"{res.label}, over the batch memory limit MAX_BATCH_BYTES = "
+            f"{MAX_BATCH_BYTES / 1024**3:g} GiB; use --batch-size "
+            f"{max(MAX_BATCH_BYTES // per_example, 1)} or less"
+        )
+
+
+# ---------------------------------------------------------------------- output directories
+def _input_paths(checkpoint: Any) -> list[Path]:
+    """The files or folders a job reads for ``checkpoint`` (the output must not hold them)."""
+    if isinstance(checkpoint, Checkpoint):
+        return []
+    try:
+        text = os.fspath(checkpoint)
+    except TypeError:
+        return []
+    if not isinstance(text, str) or not text:
+        return []
+    path = Path(text)
+    if os.path.lexists(path):
+        return [path]
+    module = _bundled_module()
+    if module is not None and text in module.BUNDLED:
+        try:
+            return [Path(module.bundled_checkpoint_path(text))]
+        except (MORError, OSError):
+            return []
+    return []
+
+
+def _check_out(out_dir: str | os.PathLike, force: bool, inputs: Sequence[Path] = ()) -> Path:
+    """``out_dir`` as an absolute path if it may be written (see :mod:`ssm_bridge._staging`)."""
+    return check_output_dir(out_dir, force=force, inputs=inputs, error=OutputExistsError)
 
 
 @contextmanager
-def _staged(out: Path, force: bool) -> Iterator[Path]:
-    """Yield a temporary directory beside ``out``; rename it to ``out`` when the block ends."""
+def _staged(out: Path, force: bool, inputs: Sequence[Path] = (),
+            command: str | None = None) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out``; rename it to ``out`` when the block ends.
+
+    The directory holds the marker ``.mor-output.json`` recording ``command``.
+    """
     # the output may have appeared meanwhile: check again just before the rename
-    with staged_directory(out, before_replace=lambda: _check_out(out, force)) as tmp:
+    with staged_directory(out, before_replace=lambda: _check_out(out, force, inputs),
+                          command=command) as tmp:
         yield tmp
 
 
@@ -441,6 +562,10 @@ class PruneResult:
     state_sizes_after: tuple[int, ...]
     certificate: Any
     files: tuple[str, ...]
+    selection: dict = field(default_factory=dict)
+    advice: dict = field(default_factory=dict)
+    """The accuracy check against ``points``: ``drop_points``, ``over_budget``, and when over
+    it ``suggested_ratio`` (largest within ``points`` on validation data) and ``commands``."""
 
 
 def certificate_markdown(report: Any) -> str:
@@ -468,7 +593,7 @@ def certificate_markdown(report: Any) -> str:
 def prune_checkpoint(
     checkpoint: str | os.PathLike | Checkpoint,
     method: str = "aire",
-    ratio: float = 0.6,
+    ratio: float | None = None,
     out_dir: str | os.PathLike = "pruned",
     *,
     force: bool = False,
@@ -476,6 +601,12 @@ def prune_checkpoint(
     task: str | None = None,
     seed: int = 0,
     batch_size: int = 256,
+    verify: bool = True,
+    compat: str | None = None,
+    command: str | None = None,
+    max_drop: float | None = None,
+    tol: float | None = None,
+    points: float | None = 1.0,
 ) -> PruneResult:
     """Prune a checkpoint's states by ``method`` at ``ratio`` and write the smaller model.
 
@@ -490,50 +621,110 @@ def prune_checkpoint(
     checkpoint : str, path-like or Checkpoint
         Bundled name or checkpoint path (see :func:`resolve_checkpoint`).
     method : str
-        A modal method of ``mor.METHODS`` (balanced truncation changes the basis: refused).
-    ratio : float
+        A method of ``mor.METHODS``.  ``"balanced_truncation"`` balances each layer's
+        after-update triple and writes the re-diagonalised layers back (same D;
+        :mod:`ssm_bridge.balanced`); its certificate is ``2 Σ σ`` per layer.
+    ratio : float, optional
         Pruning ratio in [0, 1]: the fraction of state units removed (MATH.md §3).
+        Default 0.6 when neither ``max_drop`` nor ``tol`` is given; give at most one of the
+        three.
     out_dir : path-like
-        Created; an existing directory is replaced only with ``force=True``.
+        Created; an existing directory is replaced only with ``force=True`` and only if mor
+        wrote it (it holds ``.mor-output.json``).  Checked before any work.
     data, task : optional
         See :func:`resolve_checkpoint`.
     seed : int
-        Seed of the ``random`` method.
+        Seed of the ``random`` method (>= 0).
     batch_size : int
+        Evaluation batch (>= 1; its estimated memory is limited by :data:`MAX_BATCH_BYTES`).
+    verify : bool
+        Refuse a checkpoint whose files differ from the checksums in its metadata (False:
+        warn and go on).  The pruned checkpoint's ``model.meta.json`` records its own
+        checksums, its test accuracy and the task to rebuild the test set.
+    compat : {None, "released"}
+        ``"released"``: select as the released LAST / AIRE-Prune code does
+        (``mor.prune(..., compat="released")``; method ``aire`` or ``last``), recorded in
+        the KeepPlan and the report.  Default: the toolkit's rules.
+    command : str, optional
+        The command line recorded in the output's ``.mor-output.json`` (default
+        ``sys.argv``).
+    max_drop : float, optional
+        Accuracy budget in points: the ratio is the largest of :data:`DEFAULT_RATIOS` whose
+        accuracy on a validation split carved from the **training** data stays within
+        ``max_drop`` of the full model's (:mod:`ssm_bridge.budgets`); the test set is
+        evaluated once, on the chosen model.  Needs the checkpoint's task (or ``data`` with
+        a training set).
+    tol : float, optional
+        Error budget: per layer, remove as much as keeps the layer's certified H∞ error
+        ≤ ``tol`` (``mor.prune(..., tol=tol)``).
+    points : float or None
+        Accuracy budget of the check after pruning (default 1): when the test accuracy falls
+        by more, ``PruneResult.advice`` and the report's last section name the largest
+        ratio within ``points`` (on a validation split of the training data: one more sweep)
+        and the commands that get it.  None: no check.
 
     Returns
     -------
     PruneResult
+        ``selection`` records how the ratio was chosen (and the validation curve).
 
     Raises
     ------
     OutputExistsError, PipelineError, mor.UnknownMethodError, mor.RatioError, CheckpointError
         Nothing is written.
+    ssm_bridge._staging.OutputNotWritableError
+        The output location cannot be written (checked first, nothing is computed).
     """
     from ssm_bridge.apply import apply
+    from ssm_bridge.calibration import make_plan
     from ssm_bridge.evaluate import evaluate
     from ssm_bridge.extract import extract
     from verification import certify
 
+    if method == "all":
+        raise UnknownMethodError(
+            "method 'all': prune writes one model, so it takes one method; to evaluate every "
+            "method use compare_checkpoint(methods='all') (`mor compare CHECKPOINT --methods "
+            "all --out DIR`)")
     (method,) = check_methods([method])
     if method in _NOT_APPLICABLE:
         raise PipelineError(f"{method} {_NOT_APPLICABLE[method]}; choose a modal method")
-    (ratio,) = check_ratios([ratio])
-    out = _check_out(out_dir, force)
-    res = resolve_checkpoint(checkpoint, data=data, task=task)
+    ratio, max_drop, tol = _check_budgets(ratio, max_drop, tol, compat)
+    points = None if points is None else _check_points(points)
+    compat = check_compat(compat, [method])
+    seed = _check_int(seed, "seed", minimum=0)
+    batch_size = _check_int(batch_size, "batch_size", minimum=1)
+    inputs = _input_paths(checkpoint)
+    out = _check_out(out_dir, force, inputs)
+    res = resolve_checkpoint(checkpoint, data=data, task=task, verify=verify)
     _check_data_fits(res)
+    _check_batch_memory(res, batch_size)
     systems = extract(res.variables, res.config)
-    plan = mor.prune(systems, method, ratio=ratio, seed=seed)
-    small, small_cfg = apply(res.variables, res.config, plan, mode="remove")
+    calibration = _calibration_for(res, data, [method], batch_size)
+    selection: dict[str, Any] = {"by": "ratio"}
+    if max_drop is not None:
+        ratio, selection = _ratio_within_drop(res, data, systems, method, max_drop, seed,
+                                              batch_size, compat, calibration)
+    plan = make_plan(systems, method, ratio=None if tol is not None else ratio, tol=tol,
+                     seed=seed, compat=compat, calibration=calibration)
+    if tol is not None:
+        ratio = plan.achieved_ratio
+        selection = {"by": "tol", "tol": tol}
+    small, small_cfg = apply(res.variables, res.config, plan, mode="remove",
+                             calibration=calibration)
     before = evaluate(res.variables, res.config, res.x_test, res.y_test, batch_size=batch_size)
     after = evaluate(small, small_cfg, res.x_test, res.y_test, batch_size=batch_size)
-    report = certify(systems, plan)
+    advice = _accuracy_advice(res, data, systems, method, before.accuracy, after.accuracy,
+                              points, selection, seed, batch_size, compat, calibration)
+    report = certify(systems, plan,
+                     calibration=None if calibration is None else calibration.layers)
     params_before, params_after = _count_params(res.variables), _count_params(small)
     summary = {
         "checkpoint": res.label,
         "task": res.task,
         "method": method,
         "ratio": ratio,
+        "compat": compat,
         "achieved_ratio": plan.achieved_ratio,
         "test_examples": before.count,
         "before": {"accuracy": before.accuracy, "loss": before.loss,
@@ -543,23 +734,35 @@ def prune_checkpoint(
         "kept_units": list(plan.kept_counts),
         "units": list(plan.nunits),
         "certificates_hold": report.all_valid_bounds_hold,
+        "selection": selection,
+        "advice": advice,
         "metadata": res.metadata,
     }
-    with _staged(out, force) as tmp:
-        ckpt_path = save_checkpoint(tmp / "model.msgpack", small, small_cfg, plan=plan)
+    if tol is not None:
+        selection["certified_hinf_error_per_layer"] = _certified_errors(report)
+    with _staged(out, force, inputs, command) as tmp:
+        ckpt_path = save_checkpoint(
+            tmp / "model.msgpack", small, small_cfg, plan=plan,
+            metadata=_pruned_metadata(res, data, method, ratio, after, batch_size))
         atomic_write_text(tmp / "certificates.json", report.to_json() + "\n")
         atomic_write_text(tmp / "certificates.md", certificate_markdown(report) + "\n")
+        if calibration is not None:  # beside the plan: the calibrated plan is reproducible
+            calibration.save(tmp / "model.calibration.npz")
         _write_json(tmp / "accuracy.json", summary)
         rows = [["full", f"{before.accuracy * 100:.2f}", f"{before.loss:.4f}",
                  str(list(res.config.state_sizes)), params_before],
                 [f"{method} @ {ratio:g}", f"{after.accuracy * 100:.2f}", f"{after.loss:.4f}",
                  str(list(small_cfg.state_sizes)), params_after]]
         text = [
-            f"# Pruned checkpoint: {res.label}, {method} at ratio {ratio:g}",
+            f"# Pruned checkpoint: {res.label}, {method} at ratio {ratio:g}"
+            + ("" if compat is None else f" (compat={compat}: the released code's rules)"),
             "",
             f"Model: {res.describe()}.",
-            f"Kept {sum(plan.kept_counts)} of {sum(plan.nunits)} state units (achieved ratio "
-            f"{plan.achieved_ratio:.3f}); kept per layer {list(plan.kept_counts)}.",
+            f"Kept {sum(plan.kept_counts)} of {sum(plan.nunits)} "
+            f"{'real states (balanced truncation)' if plan.kind == 'balanced' else 'state units'}"
+            f" (achieved ratio {plan.achieved_ratio:.3f}); kept per layer "
+            f"{list(plan.kept_counts)}.",
+            *_selection_lines(selection),
             "",
             md_table(["model", "test accuracy (%)", "test loss", "stored modes per layer",
                       "parameters"], rows),
@@ -575,13 +778,162 @@ def prune_checkpoint(
             "- `model.plan.json`: its KeepPlan (`mor.KeepPlan.load`)",
             "- `certificates.json`, `certificates.md`: the certificate report",
             "- `accuracy.json`: accuracy and loss before and after",
+            "",
+            *_advice_markdown(advice),
         ]
         atomic_write_text(tmp / "report.md", "\n".join(text) + "\n")
         files = tuple(sorted(p.name for p in tmp.iterdir()))
         ckpt_name = ckpt_path.name
     return PruneResult(out, out / ckpt_name, plan, before.accuracy, after.accuracy, before.loss,
                        after.loss, tuple(res.config.state_sizes),
-                       tuple(small_cfg.state_sizes), report, files)
+                       tuple(small_cfg.state_sizes), report, files, selection, advice)
+
+
+def _check_budgets(ratio, max_drop, tol, compat) -> tuple[float | None, float | None,
+                                                          float | None]:
+    """At most one of ratio, max_drop, tol (ratio 0.6 when none), each checked."""
+    import math
+
+    given = [name for name, v in (("ratio", ratio), ("max_drop", max_drop), ("tol", tol))
+             if v is not None]
+    if len(given) > 1:
+        raise PipelineError(f"give one of ratio, max_drop or tol, not {' and '.join(given)}")
+    if not given:
+        ratio = 0.6
+    if ratio is not None:
+        (ratio,) = check_ratios([ratio])
+    if max_drop is not None and (isinstance(max_drop, bool) or not isinstance(
+            max_drop, int | float) or not (math.isfinite(max_drop) and max_drop >= 0)):
+        raise PipelineError(f"max_drop = {max_drop!r}; expected accuracy points >= 0 (e.g. 1.0)")
+    if tol is not None:
+        from mor.budgets import check_tolerance
+
+        tol = check_tolerance(tol)
+        if compat is not None:
+            raise PipelineError("compat='released' selects by ratio; it has no tol form")
+    return ratio, None if max_drop is None else float(max_drop), tol
+
+
+def _accuracy_advice(res, data, systems, method, acc_before, acc_after, points, selection,
+                     seed, batch_size, compat, calibration) -> dict[str, Any]:
+    """The accuracy drop against ``points``; when over it, the ratio and commands that fit.
+
+    The suggested ratio is chosen on a validation split of the training data (never the
+    test set), as ``max_drop`` chooses it.
+    """
+    import shlex
+
+    from ssm_bridge.budgets import NoTrainingDataError
+
+    if points is None:
+        return {}
+    drop = 100.0 * (acc_before - acc_after)
+    advice: dict[str, Any] = {"method": method, "points": points, "drop_points": drop,
+                              "over_budget": drop > points}
+    if not advice["over_budget"]:
+        return advice
+    base = f"mor prune {shlex.quote(res.label)} --method {method}"
+    commands = []
+    if selection.get("by") == "max_drop":
+        advice["reason"] = (
+            "the ratio was chosen on validation data and the test set drops further; ask for "
+            "a smaller --max-drop, or fine-tune the pruned model (--finetune STEPS)")
+        commands.append(f"{base} --max-drop {points / 2:g} --out DIR")
+    else:
+        try:
+            ratio, sel = _ratio_within_drop(res, data, systems, method, points, seed,
+                                            batch_size, compat, calibration)
+        except NoTrainingDataError as err:
+            advice["reason"] = str(err).rstrip(".")
+        else:
+            advice["suggested_ratio"] = ratio
+            advice["validation_examples"] = sel.get("validation_examples")
+            commands.append(f"{base} --ratio {ratio:g} --out DIR")
+        commands.append(f"{base} --max-drop {points:g} --out DIR")
+    advice["commands"] = commands
+    return advice
+
+
+def _advice_markdown(advice: Mapping[str, Any]) -> list[str]:
+    """The report's closing section: whether the budget holds, and what to run next."""
+    if not advice:
+        return []
+    lines = ["## What to do next", ""]
+    if not advice["over_budget"]:
+        return [*lines,
+                f"The test accuracy fell by {advice['drop_points']:.2f} points, within the "
+                f"{advice['points']:g} point(s) allowed: this model is ready to use.", ""]
+    lines.append(
+        f"**The test accuracy fell by {advice['drop_points']:.2f} points, more than the "
+        f"{advice['points']:g} point(s) allowed.** The certificates bound each layer's error, "
+        "not the accuracy.")
+    if advice.get("suggested_ratio") is not None:
+        lines.append(
+            f"The largest ratio within {advice['points']:g} point(s) for {advice['method']} is "
+            f"{advice['suggested_ratio']:g} (chosen on {advice['validation_examples']} "
+            "validation examples of the training data).")
+    elif advice.get("reason"):
+        lines.append(f"No ratio could be suggested: {advice['reason']}.")
+    lines += ["", "```bash", *advice.get("commands", []), "```", ""]
+    return lines
+
+
+def _ratio_within_drop(res, data, systems, method, max_drop, seed, batch_size, compat,
+                       calibration=None):
+    """(ratio, selection record) chosen on the validation split of the training data."""
+    from ssm_bridge.budgets import choose_ratio, training_splits
+    from ssm_bridge.calibration import make_plan
+
+    val, _ = training_splits(res.metadata, res.task, data)
+    plans = None
+    if compat is not None or calibration is not None:
+        plans = {(method, r): make_plan(systems, method, ratio=r, seed=seed, compat=compat,
+                                        calibration=calibration)
+                 for r in DEFAULT_RATIOS}
+    choice = choose_ratio(res.variables, res.config, val, [method], max_drop=max_drop,
+                          ratios=DEFAULT_RATIOS, seed=seed, batch_size=batch_size,
+                          plans=plans, calibration=calibration)[method]
+    return choice.ratio, {"by": "max_drop", **choice.to_dict()}
+
+
+def _calibration_for(res, data, methods, batch_size):
+    """The calibration of ``res`` on its training data's calibration split, if a method
+    needs one (else None)."""
+    from ssm_bridge.budgets import training_splits
+    from ssm_bridge.calibration import calibrate, is_calibrated
+
+    if not any(is_calibrated(m) for m in methods):
+        return None
+    _, split = training_splits(res.metadata, res.task, data)
+    return calibrate(res.variables, res.config, split.x, batch_size=min(batch_size, 64),
+                     info={"source": split.source, "indices": split.indices.tolist(),
+                           "n_train": split.n_train})
+
+
+def _certified_errors(report) -> list[float | None]:
+    """Per layer, the smallest proved H∞ bound of the report (None if there is none)."""
+    out = []
+    for lc in report.layers:
+        values = [b.value for b in lc.bounds if b.valid and b.norm == "hinf"
+                  and b.value is not None]
+        out.append(min(values) if values else None)
+    return out
+
+
+def _selection_lines(selection: Mapping[str, Any]) -> list[str]:
+    if selection.get("by") == "max_drop":
+        return ["", f"Ratio chosen on a validation split of the training data "
+                f"({selection['validation_examples']} examples, "
+                f"{selection['validation_source']}): the largest ratio whose validation "
+                f"accuracy is within {selection['max_drop_points']:g} point(s) of the full "
+                f"model's ({100 * selection['validation_full_accuracy']:.2f} %). The test set "
+                "was evaluated once, on the chosen model."]
+    if selection.get("by") == "tol":
+        errs = selection.get("certified_hinf_error_per_layer", [])
+        shown = ", ".join("n/a" if e is None else f"{e:.3g}" for e in errs)
+        return ["", f"Error budget: per layer, pruned while the certified H∞ error stays ≤ "
+                f"{selection['tol']:g}; certified errors per layer: {shown}."]
+    return []
 
 
 # ---------------------------------------------------------------------- compare
@@ -600,6 +952,8 @@ class CompareResult:
     methods : tuple of str
         Methods swept (the modal ones among those asked for).
     ratios : tuple of float
+        The ratios evaluated: those asked for, plus 0 (the full model, the reference of the
+        "largest ratio" table) and the reference ratio, ascending.
     accuracy, loss : ndarray, shape (len(methods), len(ratios))
     plans : tuple of KeepPlan
         Method-major, as the grid.
@@ -626,6 +980,9 @@ class CompareResult:
     speedup: list[dict]
     skipped: dict[str, str]
     files: tuple[str, ...]
+    validation: dict = field(default_factory=dict)
+    recommendation: dict = field(default_factory=dict)
+    """The method, ratio and ``mor prune`` command the report ends with (:func:`recommend`)."""
 
     def plan(self, method: str, ratio: float) -> KeepPlan:
         """The plan evaluated for (method, ratio)."""
@@ -643,6 +1000,12 @@ def _time_forwards(models: Sequence[tuple[dict, StackConfig]], x: np.ndarray,
     The models are timed in turn within each repetition, so a change of load on a shared
     machine affects all of them alike.
     """
+    return [float(statistics.median(t)) for t in _time_forward_runs(models, x, repeats)]
+
+
+def _time_forward_runs(models: Sequence[tuple[dict, StackConfig]], x: np.ndarray,
+                       repeats: int) -> list[list[float]]:
+    """Every timed run (s) of each model's jitted forward pass (see :func:`_time_forwards`)."""
     import jax
     import jax.numpy as jnp
 
@@ -662,11 +1025,39 @@ def _time_forwards(models: Sequence[tuple[dict, StackConfig]], x: np.ndarray,
             start = time.perf_counter()
             fn(v, xb).block_until_ready()
             times[k].append(time.perf_counter() - start)
-    return [float(statistics.median(t)) for t in times]
+    return times
+
+
+def computed_state_sizes(config: StackConfig) -> list[int]:
+    """Per layer, the state count the forward pass actually computes.
+
+    S5 pads each layer's stored modes with inert ones to a multiple of the scan's
+    ``pad_multiple`` (:func:`ssm_bridge.scan.s5_state_features`, 8 by default), so removing
+    5 of 16 modes still computes 16; S4D computes ``d_model × N`` (every channel is padded to
+    the layer's largest kept count, :mod:`ssm_bridge.apply`).
+    """
+    import inspect
+
+    from ssm_bridge import scan
+
+    if isinstance(config, S4DConfig):
+        return [config.d_model * n for n in config.state_sizes]
+    pad = inspect.signature(scan.s5_state_features).parameters["pad_multiple"].default
+    return [pad * -(-n // pad) for n in config.state_sizes]
 
 
 def _nearest(ratios: Sequence[float], target: float) -> float:
     return float(min(ratios, key=lambda r: (abs(r - target), r)))
+
+
+def compare_grid(ratios: Sequence[float], reference_ratio: float) -> list[float]:
+    """The ratios a compare evaluates: ``ratios`` plus 0 (the full model) and the reference.
+
+    Ratio 0 is the reference of the "largest ratio within" table (which is 0 when no ratio
+    stays within the tolerance); the reference ratio is where the pole, energy and
+    certificate figures are drawn.  Both are evaluated, never replaced by a nearby ratio.
+    """
+    return check_ratios([*ratios, 0.0, check_reference_ratio(reference_ratio)])
 
 
 def _write_compare(
@@ -682,6 +1073,9 @@ def _write_compare(
     batch_size: int,
     repeats: int,
     progress: bool | None,
+    compat: str | None = None,
+    data: Any = None,
+    figure_format: str = "png",
 ) -> CompareResult:
     """The compare report of ``res`` written into the existing directory ``target``."""
     from ssm_bridge import plots
@@ -694,96 +1088,130 @@ def _write_compare(
 
     _check_data_fits(res)
     skipped = {m: _NOT_APPLICABLE[m] for m in methods if m in _NOT_APPLICABLE}
-    swept = [m for m in methods if m not in _NOT_APPLICABLE]
+    if compat is not None:
+        skipped.update({m: f"has no compat={compat!r} form (only aire and last do)"
+                        for m in methods if m not in _RELEASED_METHODS and m not in skipped})
+    swept = [m for m in methods if m not in skipped]
     if not swept:
         raise PipelineError(
             f"no method to sweep: {', '.join(skipped)} cannot be applied to a network; add a "
             f"modal method ({', '.join(m for m in mor.METHODS if m not in _NOT_APPLICABLE)})"
         )
+    # balanced plans change the basis: no kept poles, energies or per-unit figures
+    modal_swept = [m for m in swept if not _is_balanced(m)]
+    if not modal_swept:
+        raise PipelineError(
+            f"{', '.join(swept)} alone: the report's per-unit figures (poles, energies, kept "
+            "fraction) need a modal method; add one, e.g. methods=['aire', 'balanced_truncation']"
+        )
+    ratios = compare_grid(ratios, reference_ratio)
     cfg, variables = res.config, res.variables
     t0 = time.perf_counter()
     full = evaluate(variables, cfg, res.x_test, res.y_test, batch_size=batch_size)
     systems = extract(variables, cfg)
-    result = sweep(variables, cfg, res.x_test, res.y_test, methods=swept, ratios=ratios,
-                   seed=seed, batch_size=batch_size, progress=progress)
+    calibration = _calibration_for(res, data, swept, batch_size)
+    if compat is None and calibration is None:
+        result = sweep(variables, cfg, res.x_test, res.y_test, methods=swept, ratios=ratios,
+                       seed=seed, batch_size=batch_size, progress=progress)
+    else:
+        from ssm_bridge.calibration import make_plan
+
+        plans = [make_plan(systems, m, ratio=r, seed=seed, compat=compat,
+                           calibration=calibration) for m in swept for r in ratios]
+        from dataclasses import replace
+
+        result = replace(
+            sweep(variables, cfg, res.x_test, res.y_test, plans=plans, batch_size=batch_size,
+                  progress=progress, calibration=calibration),
+            methods=tuple(swept), ratios=tuple(ratios))
     acc, loss = result.grid("accuracy"), result.grid("loss")
     sweep_seconds = time.perf_counter() - t0
     largest = {m: largest_ratio_within(ratios, acc[i], full.accuracy, points=points)
                for i, m in enumerate(swept)}
+    validation = _compare_validation(res, data, swept, ratios, acc, points, seed, batch_size,
+                                     compat, systems, calibration)
 
     def plan_at(method: str, ratio: float) -> KeepPlan:
         return result.plans[swept.index(method) * len(ratios) + ratios.index(ratio)]
 
     files: dict[str, str] = {}
+    ext = figure_format
     title = f"{res.label} ({res.task or 'given data'})"
     # Figure 1: accuracy vs ratio; Table 1.
-    plots.accuracy_vs_ratio(target / "accuracy_vs_ratio.png", ratios,
+    plots.accuracy_vs_ratio(target / f"accuracy_vs_ratio.{ext}", ratios,
                             {m: acc[i] for i, m in enumerate(swept)}, full.accuracy,
-                            title=f"Accuracy against pruning ratio: {title}", points=points)
-    files["accuracy_vs_ratio.png"] = "accuracy against pruning ratio per method"
+                            title=f"Accuracy against pruning ratio: {title}", points=points,
+                            largest=largest, fmt=ext)
+    files[f"accuracy_vs_ratio.{ext}"] = "accuracy against pruning ratio per method"
     # Figure 2: kept fraction per layer (aire and last, or what was swept).
-    frac_methods = [m for m in ("aire", "last") if m in swept] or swept[:2]
+    frac_methods = [m for m in ("aire", "last") if m in swept] or modal_swept[:2]
     fractions = {m: np.array([plan_at(m, r).kept_fraction for r in ratios]) for m in frac_methods}
-    plots.kept_fraction(target / "kept_fraction.png", ratios, fractions,
-                        title=f"Kept fraction per layer: {title}")
-    files["kept_fraction.png"] = "kept fraction per layer against the global ratio"
+    plots.kept_fraction(target / f"kept_fraction.{ext}", ratios, fractions,
+                        title=f"Kept fraction per layer: {title}", fmt=ext)
+    files[f"kept_fraction.{ext}"] = "kept fraction per layer against the global ratio"
     # Figures 3-4: poles and energies at the reference ratio; certificates there.
-    ref = _nearest(ratios, reference_ratio)
+    ref = float(reference_ratio)  # on the grid (compare_grid)
     cert_methods = frac_methods
     pole_files = []
     for m in cert_methods:
         plan = plan_at(m, ref)
-        name = f"poles_{m}.png"
+        name = f"poles_{m}.{ext}"
         plots.poles(target / name, [_expanded(s, k) for s, k in zip(systems, plan.keep,
                                                                     strict=True)],
-                    title=f"Poles λ̄ kept and pruned by {m} at ratio {ref:g}: {title}")
+                    title=f"Poles λ̄ kept and pruned by {m} at ratio {ref:g}: {title}",
+                    units=list(zip(plan.kept_counts, plan.nunits, strict=True)), fmt=ext)
         files[name] = f"kept and pruned poles, {m} at ratio {ref:g}"
         pole_files.append(name)
-    energy_method = "aire" if "aire" in swept else swept[0]
+    energy_method = "aire" if "aire" in swept else modal_swept[0]
     energy_plan = plan_at(energy_method, ref)
     energies = [mor.scores.energy(s) for s in systems]
-    plots.sorted_energies(target / "energies.png", energies, energy_plan.kept_counts,
+    plots.sorted_energies(target / f"energies.{ext}", energies, energy_plan.kept_counts,
                           title=f"Sorted unit energies and the {energy_method} cut at ratio "
-                                f"{ref:g}: {title}")
-    files["energies.png"] = f"per-layer sorted energies with the {energy_method} cut"
+                                f"{ref:g}: {title}", fmt=ext)
+    files[f"energies.{ext}"] = f"per-layer sorted energies with the {energy_method} cut"
     t1 = time.perf_counter()
-    certs = {m: certify(systems, plan_at(m, ref)) for m in cert_methods}
+    certs = {m: certify(systems, plan_at(m, ref),
+                        calibration=None if calibration is None else calibration.layers)
+             for m in [*cert_methods, *(m for m in swept if _is_balanced(m))]}
     cert_seconds = time.perf_counter() - t1
     panels = {}
     for m, rep in certs.items():
+        if rep.kind == "balanced":  # one bound (2 Σ σ), in the Markdown table only
+            continue
         series: dict[str, list] = {"exact H∞ error": [lc.exact_hinf for lc in rep.layers]}
         for bname in ("modal_triangle", "aire_eq19", "last_eq4_published"):
             label = bname + ("" if all(lc.bound(bname).valid for lc in rep.layers
                                        if lc.npruned) else " (published form)")
-            series[label] = [lc.bound(bname).value for lc in rep.layers]
+            # a layer with nothing pruned has no bound (its error is 0): left out
+            series[label] = [lc.bound(bname).value if lc.npruned else None
+                             for lc in rep.layers]
         panels[f"{m} at ratio {ref:g}"] = series
-    plots.certificates(target / "certificates.png", panels,
-                       title=f"Certificate bounds against exact errors per layer: {title}")
-    files["certificates.png"] = "certificate bounds against exact H∞ errors per layer"
+    layer_norms = [_layer_hinf(s) for s in systems]
+    plots.certificates(target / f"certificates.{ext}", panels,
+                       title=f"Certificate bounds against exact errors per layer: {title}",
+                       scales={name: layer_norms for name in panels}, fmt=ext)
+    files[f"certificates.{ext}"] = ("proved bounds (filled) and published, unproved forms "
+                                    "(hollow) against exact H∞ errors per layer, absolute "
+                                    "and relative to the layer's ‖G‖∞")
     # Speed-up of dimension-reduced models.
-    speed_method = "aire" if "aire" in swept else swept[0]
+    speed_method = "aire" if "aire" in swept else modal_swept[0]
     x_batch = res.x_test[: min(len(res.x_test), batch_size)]
-    speed_ratios = sorted({_nearest(ratios, s) for s in speedup_ratios})
-    speed_plans = [plan_at(speed_method, r) for r in speed_ratios]
-    reduced = [apply(variables, cfg, plan, mode="remove") for plan in speed_plans]
-    seconds = _time_forwards([(variables, cfg), *reduced], x_batch, repeats)
-    t_full = seconds[0]
-    speed_rows = []
-    for r, plan, (small, small_cfg), t_red in zip(speed_ratios, speed_plans, reduced,
-                                                  seconds[1:], strict=True):
-        speed_rows.append({
-            "method": speed_method, "ratio": r, "achieved_ratio": plan.achieved_ratio,
-            "state_sizes": list(small_cfg.state_sizes), "params": _count_params(small),
-            "seconds_full": t_full, "seconds_reduced": t_red, "speedup": t_full / t_red,
-            "accuracy_masked": float(acc[swept.index(speed_method), ratios.index(r)]),
-        })
-    if speed_rows:
-        plots.speedup(target / "speedup.png", [s["ratio"] for s in speed_rows],
-                      [s["speedup"] for s in speed_rows],
-                      labels=[str(s["state_sizes"]) for s in speed_rows],
-                      title=f"Forward-pass speed-up ({speed_method}, batch {len(x_batch)}): "
-                            f"{res.label}")
-        files["speedup.png"] = "inference speed-up of dimension-reduced models"
+    speed_rows, speed_extra, speed_note = _speed_rows(
+        variables, cfg, speed_method, ratios, acc[swept.index(speed_method)], full.accuracy,
+        points, speedup_ratios, largest[speed_method], plan_at, x_batch, repeats, apply)
+    shown = sorted([s for s in [*speed_rows, *speed_extra] if s["within_budget"]],
+                   key=lambda s: s["ratio"])
+    plots.speedup(target / f"speedup.{ext}", [s["ratio"] for s in shown],
+                  [s["speedup"] for s in shown],
+                  labels=[str(s["state_sizes"]) for s in shown],
+                  spread=([s["speedup_min"] for s in shown], [s["speedup_max"] for s in shown]),
+                  unchanged=[s["padding_swallows_saving"] for s in shown],
+                  title=f"Forward-pass speed-up ({speed_method}, batch {len(x_batch)}, "
+                        f"within {points:g} point): {res.label}", fmt=ext,
+                  empty_note=speed_note)
+    files[f"speedup.{ext}"] = ("inference speed-up of dimension-reduced models at ratios "
+                               "within the accuracy budget, with the run-to-run range")
+    recommendation = recommend(res.label, swept, largest, validation, points)
     # Tables.
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -803,6 +1231,7 @@ def _write_compare(
         "test_examples": full.count,
         "full": {"accuracy": full.accuracy, "loss": full.loss},
         "methods": swept,
+        "compat": compat,
         "skipped_methods": skipped,
         "ratios": ratios,
         "accuracy": {m: acc[i] for i, m in enumerate(swept)},
@@ -810,11 +1239,15 @@ def _write_compare(
         "achieved_ratio": {m: [plan_at(m, r).achieved_ratio for r in ratios] for m in swept},
         "points": points,
         "largest_ratio_within": largest,
+        "validation": validation,
         "kept_fraction": {m: fractions[m] for m in frac_methods},
         "reference_ratio": ref,
         "kept_per_layer_at_reference": {m: list(plan_at(m, ref).kept_counts) for m in swept},
         "certificates": {m: rep.to_dict() for m, rep in certs.items()},
         "speedup": speed_rows,
+        "speedup_largest_within_budget": speed_extra,
+        "speedup_note": speed_note,
+        "recommendation": recommendation,
         "seconds": {"evaluate_and_sweep": sweep_seconds, "certify": cert_seconds},
         "metadata": res.metadata,
     }
@@ -825,21 +1258,81 @@ def _write_compare(
         files[f"certificates_{m}.json"] = f"certificate report of {m} at ratio {ref:g}"
     files["report.md"] = "this report"
     report = _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points,
-                               fractions, ref, pole_files, energy_method, certs, speed_rows,
-                               x_batch.shape[0], files, plan_at)
+                               fractions, ref, pole_files, energy_method, certs, shown,
+                               x_batch.shape[0], files, plan_at, ext=ext,
+                               speed_note=speed_note, recommendation=recommendation)
+    report = report.replace("\n## Files\n", "\n" + _validation_markdown(validation, points)
+                            + "\n## Files\n", 1)
     atomic_write_text(target / "report.md", report)
     return CompareResult(
         out_dir=target, report_path=target / "report.md", label=res.label, task=res.task,
         full_accuracy=full.accuracy, full_loss=full.loss, methods=tuple(swept),
         ratios=tuple(ratios), accuracy=acc, loss=loss, plans=tuple(result.plans),
         largest_ratio=largest, speedup=speed_rows, skipped=skipped,
-        files=tuple(sorted(files)),
+        files=tuple(sorted(files)), validation=validation, recommendation=recommendation,
     )
+
+
+def _compare_validation(res, data, swept, ratios, acc, points, seed, batch_size, compat,
+                        systems, calibration=None) -> dict[str, Any]:
+    """Per method, the ratio chosen on the validation split of the training data.
+
+    The test-set accuracy at that ratio is read from the test grid already evaluated: the
+    choice itself never looks at the test set.
+    """
+    from ssm_bridge.budgets import NoTrainingDataError, choose_ratio, training_splits
+
+    try:
+        val, _ = training_splits(res.metadata, res.task, data)
+    except NoTrainingDataError as err:
+        return {"skipped": str(err)}
+    plans = None
+    if compat is not None or calibration is not None:
+        from ssm_bridge.calibration import make_plan
+
+        plans = {(m, r): make_plan(systems, m, ratio=r, seed=seed, compat=compat,
+                                   calibration=calibration)
+                 for m in swept for r in ratios}
+    choices = choose_ratio(res.variables, res.config, val, swept, max_drop=points,
+                           ratios=ratios, seed=seed, batch_size=batch_size, plans=plans,
+                           calibration=calibration)
+    first = next(iter(choices.values()))
+    return {
+        "examples": first.examples, "source": first.source, "points": points,
+        "full_accuracy": first.full_accuracy,
+        "chosen_ratio": {m: c.ratio for m, c in choices.items()},
+        "validation_accuracy": {m: list(c.accuracy) for m, c in choices.items()},
+        "test_accuracy_at_chosen": {
+            m: float(acc[i, ratios.index(choices[m].ratio)]) for i, m in enumerate(swept)},
+    }
+
+
+def _validation_markdown(validation: Mapping[str, Any], points: float) -> str:
+    if not validation:
+        return ""
+    if "skipped" in validation:
+        return (f"## Ratio chosen on validation data\n\nNot computed: "
+                f"{validation['skipped']}\n")
+    rows = [[m, f"{r:g}", f"{100 * validation['test_accuracy_at_chosen'][m]:.2f}"]
+            for m, r in sorted(validation["chosen_ratio"].items(), key=lambda kv: -kv[1])]
+    return "\n".join([
+        "## Ratio chosen on validation data (what `mor prune --max-drop` would pick)",
+        "",
+        f"Per method, the largest ratio whose accuracy on a validation split of the TRAINING "
+        f"data ({validation['examples']} examples, {validation['source']}) stays within "
+        f"{points:g} point(s) of the full model's ({100 * validation['full_accuracy']:.2f} %), "
+        "and the test accuracy there (from the test curve above; the choice never looks at "
+        "the test set).",
+        "",
+        md_table(["method", "validation-chosen ratio", "test accuracy there (%)"], rows),
+        "",
+    ])
 
 
 def _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points, fractions, ref,
                       pole_files, energy_method, certs, speed_rows, nbatch, files,
-                      plan_at) -> str:
+                      plan_at, *, ext: str = "png", speed_note: str = "",
+                      recommendation: Mapping[str, Any] | None = None) -> str:
     lines = [
         f"# Pruning report: {res.label}",
         "",
@@ -851,12 +1344,18 @@ def _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points, f
         "",
         "## Accuracy against pruning ratio (aire-prune Fig. 4, last Fig. 2)",
         "",
-        "![accuracy against pruning ratio](accuracy_vs_ratio.png)",
+        f"![accuracy against pruning ratio](accuracy_vs_ratio.{ext})",
+        "",
+        "Left: the whole range; right: a zoom on the band within "
+        f"{points:g} point of the full model (shaded), where the choice is made, with each "
+        "method's largest ratio in it (★). Methods whose curves coincide are drawn once and "
+        "named together (`a = b`).",
         "",
         md_table(["method"] + [f"{r:g}" for r in ratios],
                  [[m] + [f"{100 * a:.1f}" for a in acc[i]] for i, m in enumerate(swept)]),
         "",
-        "Test accuracy (%) per method (rows) and pruning ratio (columns).",
+        "Test accuracy (%) per method (rows) and pruning ratio (columns); ratio 0 (nothing "
+        "pruned) and the reference ratio of the figures below are always evaluated.",
         "",
         f"## Largest ratio within {points:g} point of the full model (Table 1 of both papers)",
         "",
@@ -881,7 +1380,7 @@ def _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points, f
     lines += [
         "## Kept fraction per layer (aire-prune Fig. 5)",
         "",
-        "![kept fraction per layer](kept_fraction.png)",
+        f"![kept fraction per layer](kept_fraction.{ext})",
         "",
     ]
     for m, frac in fractions.items():
@@ -899,18 +1398,24 @@ def _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points, f
         *[f"![poles {name}]({name})" for name in pole_files],
         "",
         "Discrete-time poles λ̄ = exp(λΔ) of each layer (conjugates drawn), with the unit "
-        "circle; o kept, x pruned.",
+        "circle; o kept, x pruned. Titles count units (a conjugate pair is one unit, as in the "
+        "tables) and, in brackets, the poles drawn.",
         "",
         f"## Sorted energies and the {energy_method} cut at ratio {ref:g}",
         "",
-        "![sorted energies](energies.png)",
+        f"![sorted energies](energies.{ext})",
         "",
         "Energy of each unit (H2² of the mode, aire-prune eq. 8) sorted per layer; the dashed "
         f"line is where {energy_method} cuts (it keeps each layer's highest-energy prefix).",
         "",
         f"## Certificates at ratio {ref:g}",
         "",
-        "![certificates](certificates.png)",
+        f"![certificates](certificates.{ext})",
+        "",
+        "Filled markers are bounds proved for these layers; hollow grey markers are the "
+        "papers' published forms, which are not proved here (estimates, not guarantees); "
+        "black stars are the exact errors. The lower row divides everything by the layer's "
+        "own ‖G‖∞.",
         "",
     ]
     for rep in certs.values():
@@ -918,23 +1423,163 @@ def _compare_markdown(res, full, swept, ratios, acc, largest, skipped, points, f
     lines += ["## Inference speed-up of the dimension-reduced models", ""]
     if speed_rows:
         lines += [
-            "![speed-up](speedup.png)",
+            f"![speed-up](speedup.{ext})",
             "",
-            md_table(["method", "ratio", "stored modes per layer", "parameters",
-                      "full (ms)", "reduced (ms)", "speed-up", "accuracy (%)"],
-                     [[s["method"], f"{s['ratio']:g}", str(s["state_sizes"]), s["params"],
-                       f"{1e3 * s['seconds_full']:.2f}", f"{1e3 * s['seconds_reduced']:.2f}",
-                       f"{s['speedup']:.2f}×", f"{100 * s['accuracy_masked']:.2f}"]
-                      for s in speed_rows]),
+            md_table(["method", "ratio", "stored modes per layer", "computed per layer",
+                      "parameters", "full (ms)", "reduced (ms)", "speed-up (median)",
+                      "run-to-run range", "accuracy (%)"],
+                     [_speed_cells(s) for s in speed_rows]),
             "",
-            f"Median wall time of the jitted forward pass on a batch of {nbatch} test examples "
+            f"Wall time of the jitted forward pass on a batch of {nbatch} test examples "
             "(compilation excluded) of the model with the pruned states removed "
-            "(`ssm_bridge.apply(mode='remove')`), against the full model, on this machine "
-            "(CPU timings on a shared machine are noisy).",
+            "(`ssm_bridge.apply(mode='remove')`), against the full model, timed in turn in each "
+            "of the repeats on this machine: the median speed-up and its range over the "
+            "repeats. Only ratios whose accuracy is within the budget are shown. The scan "
+            "computes padded state sizes (`computed per layer`); where they do not change, the "
+            "computation is the same and there is no saving, whatever the clock says.",
             "",
         ]
+    if speed_note:
+        lines += [speed_note, ""]
     lines += ["## Files", ""] + [f"- `{name}`: {what}" for name, what in sorted(files.items())]
+    lines += ["", *recommendation_markdown(recommendation)]
     return "\n".join(lines) + "\n"
+
+
+def _speed_cells(s: Mapping[str, Any]) -> list[Any]:
+    speed = f"{s['speedup']:.2f}×"
+    if s["padding_swallows_saving"]:
+        speed = f"none: padding (clock {speed})"
+    timed = [f"{1e3 * s['seconds_full']:.2f}", f"{1e3 * s['seconds_reduced']:.2f}", speed,
+             f"{s['speedup_min']:.2f}–{s['speedup_max']:.2f}×"]
+    return [s["method"], f"{s['ratio']:g}", str(s["state_sizes"]),
+            str(s["computed_sizes"]), s["params"], *timed,
+            f"{100 * s['accuracy_masked']:.2f}"]
+
+
+def _speed_rows(variables, cfg, method, ratios, accuracy, full_accuracy, points,
+                speedup_ratios, largest, plan_at, x_batch, repeats, apply):
+    """Timed removal models: the requested ratios, and the largest ratio within the budget.
+
+    Every model is timed in turn with the full one in each repeat (paired runs), so each
+    row has the median speed-up and its run-to-run range.  Each row says whether its
+    accuracy is within ``points`` of the full model (``within_budget``: only those are
+    shown in the report) and whether padding leaves the computed state sizes unchanged
+    (``padding_swallows_saving``: the same computation, shown as no saving whatever the
+    clock says).
+
+    Returns
+    -------
+    rows : list of dict
+        One per ratio of ``speedup_ratios`` (nearest on the grid), as requested.
+    extra : list of dict
+        The method's largest ratio within ``points`` when it is above 0 and not requested.
+    note : str
+        What the report should say about the ratios not shown (empty when nothing).
+    """
+    budget = full_accuracy - points / 100.0
+    requested = sorted({_nearest(ratios, s) for s in speedup_ratios})
+    extra = [largest] if largest > 0 and largest not in requested else []
+    wanted = [*requested, *extra]
+    full_sizes = computed_state_sizes(cfg)
+    plans = [plan_at(method, r) for r in wanted]
+    reduced = [apply(variables, cfg, plan, mode="remove") for plan in plans]
+    runs = _time_forward_runs([(variables, cfg), *reduced], x_batch, repeats) if wanted \
+        else [[]]
+    full_runs = np.asarray(runs[0], dtype=float)
+    rows = []
+    for k, (r, plan, (small, small_cfg)) in enumerate(zip(wanted, plans, reduced, strict=True)):
+        red = np.asarray(runs[1 + k], dtype=float)
+        per_run = full_runs / red  # paired: timed in turn within each repeat
+        computed = computed_state_sizes(small_cfg)
+        rows.append({
+            "method": method, "ratio": r, "achieved_ratio": plan.achieved_ratio,
+            "state_sizes": list(small_cfg.state_sizes), "computed_sizes": computed,
+            "computed_sizes_full": full_sizes, "params": _count_params(small),
+            "seconds_full": float(np.median(full_runs)), "seconds_reduced": float(np.median(red)),
+            "speedup": float(np.median(full_runs) / np.median(red)),
+            "speedup_min": float(per_run.min()), "speedup_max": float(per_run.max()),
+            "repeats": int(red.size),
+            "accuracy_masked": float(accuracy[ratios.index(r)]),
+            "within_budget": bool(accuracy[ratios.index(r)] >= budget - 1e-12),
+            "padding_swallows_saving": computed == full_sizes,
+        })
+    notes = []
+    dropped = [f"{s['ratio']:g}" for s in rows if not s["within_budget"]]
+    if dropped:
+        notes.append(f"Not shown: ratio {', '.join(dropped)} of {method}, whose accuracy is "
+                     f"more than {points:g} point below the full model's (a speed-up there is "
+                     "not one to use; the timings are in results.json).")
+    if not any(s["within_budget"] for s in rows):
+        notes.append(f"No ratio above 0 keeps {method} within {points:g} point, so there is no "
+                     "speed-up to show.")
+    same = [f"{s['ratio']:g}" for s in rows if s["within_budget"] and
+            s["padding_swallows_saving"]]
+    if same:
+        notes.append(f"At ratio {', '.join(same)} the removed model computes the same padded "
+                     f"state sizes as the full one ({full_sizes} per layer): padding swallows "
+                     "the saving, so whatever the clock says is noise.")
+    return rows[:len(requested)], rows[len(requested):], " ".join(notes)
+
+
+def _layer_hinf(system: mor.ModalSystem) -> float | None:
+    """‖G‖∞ of one layer (None when it cannot be computed, e.g. an unstable layer)."""
+    try:
+        return float(mor.hinf_norm(system))
+    except MORError:
+        return None
+
+
+def recommend(label: str, methods: Sequence[str], largest: Mapping[str, float],
+              validation: Mapping[str, Any], points: float) -> dict[str, Any]:
+    """The method and ratio to use next, and the command that makes that model.
+
+    The method with the largest ratio within ``points`` on validation data of the training
+    set when there is some (then on the test set; ties: aire, then last, then the order
+    given; ``random`` only if nothing else prunes), and its validation-chosen ratio (the
+    test-set choice is optimistic).
+
+    Returns
+    -------
+    dict
+        ``method``, ``ratio``, ``test_ratio``, ``ratio_source``, ``commands``, ``text``.
+    """
+    import shlex
+
+    prefer = {"aire": 0, "last": 1}
+    candidates = [m for m in methods if m != "random"] or list(methods)
+    on_validation = (validation or {}).get("chosen_ratio", {})
+    best = max(candidates, key=lambda m: (on_validation.get(m, 0.0), largest[m],
+                                          -prefer.get(m, 2), -list(methods).index(m)))
+    test_ratio = float(largest[best])
+    chosen = on_validation.get(best)
+    ratio, source = (float(chosen), "validation") if chosen is not None else (test_ratio, "test")
+    base = f"mor prune {shlex.quote(label)} --method {best}"
+    if test_ratio <= 0:
+        return {"method": best, "ratio": 0.0, "test_ratio": 0.0, "ratio_source": source,
+                "commands": [f"{base} --ratio 0.1 --finetune 200 --out pruned/",
+                             f"mor compare {shlex.quote(label)} --points {2 * points:g} "
+                             "--out report/"],
+                "text": f"No method prunes this model within {points:g} point. Prune a little "
+                        "and fine-tune, or allow more points:"}
+    text = (f"Use **{best}**: it prunes the most within {points:g} point (ratio "
+            f"{test_ratio:g} on the test set")
+    text += (f"; {ratio:g} chosen on validation data of the training set, which is what "
+             "`--max-drop` picks and what to trust)." if source == "validation"
+             else "; no validation data to confirm it, so the ratio is optimistic).")
+    commands = [f"{base} --ratio {ratio:g} --out pruned/"]
+    if source == "validation":
+        commands.append(f"{base} --max-drop {points:g} --out pruned/")
+    return {"method": best, "ratio": ratio, "test_ratio": test_ratio, "ratio_source": source,
+            "commands": commands, "text": text}
+
+
+def recommendation_markdown(recommendation: Mapping[str, Any] | None) -> list[str]:
+    """The report's last section: the recommended command."""
+    if not recommendation:
+        return []
+    return ["## What to do next", "", recommendation["text"], "", "```bash",
+            *recommendation["commands"], "```"]
 
 
 def compare_checkpoint(
@@ -953,6 +1598,10 @@ def compare_checkpoint(
     batch_size: int = 256,
     repeats: int = 5,
     progress: bool | None = None,
+    verify: bool = True,
+    compat: str | None = None,
+    command: str | None = None,
+    figure_format: str = "png",
 ) -> CompareResult:
     """Evaluate every method at every ratio and write the report (Markdown, PNG, CSV, JSON).
 
@@ -961,37 +1610,80 @@ def compare_checkpoint(
     checkpoint : str, path-like or Checkpoint
         Bundled name or checkpoint path (see :func:`resolve_checkpoint`).
     out_dir : path-like
-        Created; an existing directory is replaced only with ``force=True``.
+        Created; an existing directory is replaced only with ``force=True`` and only if mor
+        wrote it (it holds ``.mor-output.json``).  Checked before any work.
     methods : "all" or sequence of str
         Methods of ``mor.METHODS``; balanced truncation is listed in the report as not
         applicable to a network and not swept.
     ratios : sequence of float
-        Pruning ratios in [0, 1].
+        Pruning ratios in [0, 1] (at most :data:`MAX_RATIOS`).  Ratio 0 (the full model)
+        and ``reference_ratio`` are always evaluated too.
     reference_ratio : float
-        Ratio (nearest on the grid) of the pole, energy and certificate figures.
+        Ratio, in (0, 1], of the pole, energy and certificate figures; evaluated exactly
+        (added to the grid if missing).
     speedup_ratios : sequence of float
         Ratios (nearest on the grid) at which the removed model is timed.
     points : float
-        Tolerance of the "largest ratio within" table, in accuracy points.
+        Tolerance of the "largest ratio within" table, in accuracy points (>= 0).
     seed, batch_size, repeats, progress
-        ``random`` method seed; evaluation batch; timed calls per model; progress bar.
+        ``random`` method seed (>= 0); evaluation batch (>= 1, memory limited by
+        :data:`MAX_BATCH_BYTES`); timed calls per model (>= 1); progress bar.
+    verify : bool
+        Refuse a checkpoint whose files differ from the checksums in its metadata (False:
+        warn and go on).
+    compat : {None, "released"}
+        ``"released"``: aire and last select as the released LAST / AIRE-Prune code does
+        (``mor.prune(..., compat="released")``); the other methods, which have no released
+        form, are listed as not swept.  Default: the toolkit's rules.
+    command : str, optional
+        The command line recorded in the output's ``.mor-output.json`` (default
+        ``sys.argv``).
+    figure_format : {"png", "pdf", "svg"}
+        File format of the figures (PNG at 200 dpi; PDF and SVG are vector graphics for
+        papers); the report links them.
 
     Returns
     -------
     CompareResult
+
+    Raises
+    ------
+    OutputExistsError, PipelineError, mor.UnknownMethodError, mor.RatioError, CheckpointError
+        Raised before any work; nothing is written.
+    ssm_bridge._staging.OutputNotWritableError
+        The output location cannot be written (checked first).
     """
     methods = check_methods(methods)
+    compat = check_compat(compat, methods)
     ratios = check_ratios(ratios)
-    (reference_ratio,) = check_ratios([reference_ratio])
+    reference_ratio = check_reference_ratio(reference_ratio)
     speedup_ratios = check_ratios(speedup_ratios) if len(speedup_ratios) else []
-    out = _check_out(out_dir, force)
-    res = resolve_checkpoint(checkpoint, data=data, task=task)
-    with _staged(out, force) as tmp:
+    points = _check_points(points)
+    seed = _check_int(seed, "seed", minimum=0)
+    batch_size = _check_int(batch_size, "batch_size", minimum=1)
+    repeats = _check_int(repeats, "repeats", minimum=1)
+    figure_format = _check_figure_format(figure_format)
+    inputs = _input_paths(checkpoint)
+    out = _check_out(out_dir, force, inputs)
+    res = resolve_checkpoint(checkpoint, data=data, task=task, verify=verify)
+    _check_data_fits(res)
+    _check_batch_memory(res, batch_size)
+    with _staged(out, force, inputs, command) as tmp:
         result = _write_compare(res, tmp, methods=methods, ratios=ratios,
                                 reference_ratio=reference_ratio, speedup_ratios=speedup_ratios,
                                 points=points, seed=seed, batch_size=batch_size,
-                                repeats=repeats, progress=progress)
+                                repeats=repeats, progress=progress, compat=compat, data=data,
+                                figure_format=figure_format)
     return _moved(result, out)
+
+
+def _check_figure_format(fmt: Any) -> str:
+    from mor.plots import FIGURE_FORMATS
+
+    if fmt not in FIGURE_FORMATS:
+        raise PipelineError(
+            f"figure_format = {fmt!r}; choose one of {', '.join(FIGURE_FORMATS)}")
+    return fmt
 
 
 def _moved(result: CompareResult, out: Path) -> CompareResult:
@@ -1063,6 +1755,8 @@ def run_demo(
     force: bool = False,
     progress: bool | None = None,
     repeats: int = 3,
+    command: str | None = None,
+    figure_format: str = "png",
 ) -> DemoResult:
     """The main job on the bundled defaults: compare on every bundled checkpoint, verify a
     SLICOT benchmark, and write one report.
@@ -1071,7 +1765,11 @@ def run_demo(
     :func:`compare_checkpoint` report of each bundled checkpoint) and
     ``out_dir/verify_<benchmark>.json`` / ``.md`` (certificates of the benchmark's
     reductions).  ``out_dir`` is the demo's own folder: a previous demo report there is
-    replaced; any other existing directory is refused unless ``force=True``.
+    replaced; any other existing directory is refused unless ``force=True`` and mor wrote
+    it (it holds ``.mor-output.json``); the current or home directory, the filesystem root
+    and folders holding the bundled checkpoints are always refused.  ``command`` is the
+    command line recorded in its ``.mor-output.json`` (default ``sys.argv``);
+    ``figure_format`` (``"png"``, ``"pdf"`` or ``"svg"``) that of the figures.
 
     Raises
     ------
@@ -1098,14 +1796,18 @@ def run_demo(
             "them with `python scripts/train_bundled.py`"
         )
     ratios = check_ratios(ratios)
+    figure_format = _check_figure_format(figure_format)
     if benchmark not in mor.BENCHMARKS:
         raise PipelineError(
             f"unknown benchmark {benchmark!r}; choose from {', '.join(mor.BENCHMARKS)}")
+    if not os.fspath(out_dir).strip():
+        _check_out(out_dir, force)  # the clear error for an empty --out
     out = Path(out_dir).absolute()
     is_demo = (out / _DEMO_MARKER).is_file()
-    _check_out(out, force or is_demo)
+    inputs = [p for n in present for p in _input_paths(n)]
+    _check_out(out, force or is_demo, inputs)
     compares: dict[str, CompareResult] = {}
-    with _staged(out, force or is_demo) as tmp:
+    with _staged(out, force or is_demo, inputs, command) as tmp:
         (tmp / _DEMO_MARKER).write_text("written by `mor demo`; replaced by the next run\n")
         for name in present:
             log.info("demo: compare on %s", name)
@@ -1114,7 +1816,8 @@ def run_demo(
             compares[name] = _write_compare(
                 res, tmp / name, methods=list(mor.METHODS), ratios=ratios,
                 reference_ratio=0.5, speedup_ratios=(0.5, 0.8), points=1.0, seed=0,
-                batch_size=256, repeats=repeats, progress=progress)
+                batch_size=256, repeats=repeats, progress=progress,
+                figure_format=figure_format)
         log.info("demo: verify on %s", benchmark)
         modal, verify_rows, reports = _verify_benchmark(benchmark, verify_methods,
                                                         verify_ratios)
@@ -1171,8 +1874,35 @@ def _demo_markdown(compares, missing, benchmark, modal, verify_rows) -> str:
                    {True: "yes", False: "NO", None: "unknown"}[r["all_proved_bounds_hold"]]]
                   for r in verify_rows]),
         "",
+        *linear_verdict(verify_rows),
         f"Full certificates: `verify_{benchmark}.md`, `verify_{benchmark}.json` (the same as "
         f"`mor verify {benchmark} --method METHOD --ratios ...`).",
         "",
+        f"Next, for a linear system: `mor reduce {benchmark} --tol EPS --out model.mat --plots "
+        "figs/` writes the smallest balanced-truncation model certified within EPS and its "
+        "error plots (docs/tutorial_control.md).",
+        "",
     ]
     return "\n".join(lines)
+
+
+def linear_verdict(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per ratio, which method has the smallest exact H∞ error, and whether balanced
+    truncation beats the modal methods there (Markdown lines, empty when one method)."""
+    by_ratio: dict[float, dict[str, float]] = {}
+    for r in rows:
+        if r.get("exact_hinf") is not None:
+            by_ratio.setdefault(r["ratio"], {})[r["method"]] = r["exact_hinf"]
+    lines = []
+    for ratio, errors in by_ratio.items():
+        modal = {m: e for m, e in errors.items() if m != "balanced_truncation"}
+        if "balanced_truncation" not in errors or not modal:
+            continue
+        bt, best = errors["balanced_truncation"], min(modal, key=modal.get)
+        if bt < modal[best]:
+            lines.append(f"- ratio {ratio:g}: balanced truncation beats the best modal method "
+                         f"({best}) by a factor {modal[best] / bt:.3g} in exact H∞ error.")
+        else:
+            lines.append(f"- ratio {ratio:g}: the modal method {best} beats balanced "
+                         f"truncation by a factor {bt / modal[best]:.3g} (it keeps whole modes).")
+    return [*lines, ""] if lines else []

@@ -1,6 +1,6 @@
 """Training presets: model size, data size and optimiser settings per (task, preset).
 
-Three kinds of preset per task of :data:`ssm_bridge.data.TASKS`:
+Four kinds of preset per task of :data:`ssm_bridge.data.TASKS`:
 
 ``tiny``
     A few optimiser steps on a few dozen examples: for tests and smoke runs only.
@@ -13,6 +13,16 @@ Three kinds of preset per task of :data:`ssm_bridge.data.TASKS`:
     ``shared/reference/s5_configs.csv`` (sources: LAST Table 4 for sMNIST, AIRE-prune
     Table 4 for the LRA tasks). Meant for a GPU. ``ssm_size_base_P`` there counts complex
     states; with ``conj_sym`` the stored size is P/2 (official S5 convention).
+``paper_cpu``
+    A model of the papers' shape, trained on 2 CPU cores in at most about 20 minutes: at
+    least 4 layers, H ≥ 64, 64 stored modes per S5 layer (P = 128 real states; S4D: H·N ≥
+    128 modes per layer), bidirectional where the paper row is (every row but
+    sMNIST/psMNIST, LAST §5), the paper row's optimiser settings and the official
+    scripts' ``C_init = lecun_normal``. Rows: sMNIST (LAST Table 4) for digits and mnist1d
+    and Speech (LAST Table 4, the time-series row) for japanese_vowels, whole; Image
+    (AIRE-prune Table 4) for digits32 (same length 1,024) cut to 4 layers of H = 64;
+    ListOps (AIRE-prune Table 4) cut to 4 layers of H = 64 with P = 128. Every epoch
+    count is cut to fit the CPU budget (measured step times in ``docs/training.md``).
 
 The model fields not in the table (activation, norm placement, discretisation) are the
 S5 defaults (``half_glu1``, prenorm, BatchNorm, ZOH); ``clip_eigs`` is on in every preset
@@ -40,7 +50,7 @@ __all__ = [
 #: Model families :func:`get_preset` builds.
 MODELS: tuple[str, ...] = ("s5", "s4d")
 #: Preset names (each exists for every task).
-PRESET_NAMES: tuple[str, ...] = ("tiny", "cpu", "paper")
+PRESET_NAMES: tuple[str, ...] = ("tiny", "cpu", "paper", "paper_cpu")
 
 
 class UnknownPresetError(BridgeError):
@@ -61,6 +71,8 @@ class Preset:
         H, depth, stored modes per layer (S4D: per channel), S5 HiPPO blocks J.
     activation, prenorm, batchnorm, bidirectional, discretization, dropout, dt_min, dt_max
         As in :class:`ssm_bridge.S5Config`.
+    c_init : str
+        S5's initialisation of C (:data:`ssm_bridge.config.C_INITS`; S4D ignores it).
     clip_eigs : bool
         Clip ``Re λ ≤ −1e-4`` in the forward pass (default True). Without it, training
         can push a pole into the right half-plane (seen on digits: Re λ = +0.41 after 30
@@ -93,6 +105,7 @@ class Preset:
     batchnorm: bool = True
     bidirectional: bool = False
     discretization: str = "zoh"
+    c_init: str = "trunc_standard_normal"
     clip_eigs: bool = True
     dropout: float = 0.0
     dt_min: float = 0.001
@@ -119,7 +132,7 @@ class Preset:
         )
         if self.model == "s4d":
             return S4DConfig(**common)
-        return S5Config(**common, blocks=self.blocks)
+        return S5Config(**common, blocks=self.blocks, c_init=self.c_init)
 
     def with_overrides(self, **changes: Any) -> Preset:
         """A copy with some fields changed (``None`` values are ignored)."""
@@ -143,6 +156,7 @@ _TINY_DATA: dict[str, dict[str, Any]] = {
     "mnist1d": dict(n_train=64, n_test=32),
     "listops": dict(n_train=64, n_test=32, min_length=10, max_length=32, max_depth=3,
                     max_args=3),
+    "japanese_vowels": dict(n_train=64, n_test=32),
 }
 
 # --------------------------------------------------------------------------- cpu
@@ -161,6 +175,9 @@ _CPU: dict[str, dict[str, Any]] = {
                     d_model=32, n_layers=2, state_size=8, epochs=8, batch_size=50,
                     lr=0.004, ssm_lr=0.002, weight_decay=0.05,
                     source="tuned here for 2 CPU cores"),
+    "japanese_vowels": dict(task_options=dict(), d_model=32, n_layers=2, state_size=16,
+                            epochs=40, batch_size=16, lr=0.004, ssm_lr=0.002,
+                            weight_decay=0.01, source="chosen here for 2 CPU cores"),
 }
 # S4D stores state_size modes per channel; keep its layer as cheap as the S5 one.
 _CPU_S4D: dict[str, dict[str, Any]] = {
@@ -168,6 +185,7 @@ _CPU_S4D: dict[str, dict[str, Any]] = {
     "digits32": dict(state_size=4),
     "mnist1d": dict(state_size=8),
     "listops": dict(state_size=4),
+    "japanese_vowels": dict(state_size=4),
 }
 
 # --------------------------------------------------------------------------- paper
@@ -196,6 +214,55 @@ _PAPER: dict[str, dict[str, Any]] = {
                     ssm_lr=0.001, batch_size=50, epochs=40, weight_decay=0.07,
                     bidirectional=True,
                     source="s5_configs.csv row ListOps (AIRE-prune Table 4)"),
+    "japanese_vowels": dict(task_options=dict(), n_layers=6, d_model=96, state_size=64,
+                            blocks=16, dropout=0.1, lr=0.008, ssm_lr=0.002, batch_size=16,
+                            epochs=40, weight_decay=0.04, bidirectional=True,
+                            source="s5_configs.csv row Speech (LAST Table 4)"),
+}
+
+# --------------------------------------------------------------------------- paper_cpu
+# The papers' shape on 2 CPU cores (module docstring). Optimiser settings (lr, ssm_lr,
+# weight decay, dropout, batch) and bidirectionality are the row's; the depth, width and
+# epochs fit ~20 minutes (measured step times and the command in docs/training.md).
+# state_size = 64 stored modes = P 128 (conj_sym); blocks J divides 2·64 into even blocks.
+# C_init lecun_normal as the official LRA and Speech scripts (`--C_init=lecun_normal`); the
+# default trunc_standard_normal draws C row by row, which XLA compiles for minutes at
+# H = 96 with 6 bidirectional layers.
+_SMNIST_OPT = dict(dropout=0.1, lr=0.008, ssm_lr=0.002, batch_size=50, weight_decay=0.01,
+                   c_init="lecun_normal")
+_PAPER_CPU: dict[str, dict[str, Any]] = {
+    "digits": dict(task_options=dict(n_train=1437, n_test=360), n_layers=4, d_model=96,
+                   state_size=64, blocks=1, epochs=60, **_SMNIST_OPT,
+                   source="shape of s5_configs.csv row sMNIST (LAST Table 4); 60 epochs"),
+    "mnist1d": dict(task_options=dict(n_train=5000, n_test=5000), n_layers=4, d_model=96,
+                    state_size=64, blocks=1, epochs=100, **_SMNIST_OPT,
+                    source="shape of s5_configs.csv row sMNIST (LAST Table 4); 100 epochs"),
+    "digits32": dict(task_options=dict(n_train=1437, n_test=360), n_layers=4, d_model=64,
+                     state_size=64, blocks=2, dropout=0.1, lr=0.005, ssm_lr=0.001,
+                     batch_size=50, epochs=30, weight_decay=0.07, bidirectional=True,
+                     c_init="lecun_normal",
+                     source="s5_configs.csv row Image (AIRE-prune Table 4) with 4 layers, "
+                     "H 64, P 128, J 2; 30 epochs"),
+    "listops": dict(task_options=dict(n_train=4000, n_test=1000, **_LISTOPS_SHORT),
+                    n_layers=4, d_model=64, state_size=64, blocks=8, dropout=0.0, lr=0.003,
+                    ssm_lr=0.001, batch_size=50, epochs=10, weight_decay=0.07,
+                    bidirectional=True, c_init="lecun_normal",
+                    source="s5_configs.csv row ListOps (AIRE-prune Table 4) with 4 layers, "
+                    "H 64, P 128; short ListOps; 10 epochs"),
+    "japanese_vowels": dict(task_options=dict(), n_layers=6, d_model=96, state_size=64,
+                            blocks=16, dropout=0.1, lr=0.008, ssm_lr=0.002, batch_size=16,
+                            epochs=100, weight_decay=0.04, bidirectional=True,
+                            c_init="lecun_normal",
+                            source="s5_configs.csv row Speech (LAST Table 4); 100 epochs"),
+}
+# S4D stores state_size modes per *channel* (a layer has H·N of them, scanned one by one on
+# CPU): N is cut so that a layer costs about what the S5 layer costs, keeping H·N ≥ 128.
+_PAPER_CPU_S4D: dict[str, dict[str, Any]] = {
+    "digits": dict(state_size=4),
+    "mnist1d": dict(state_size=4, epochs=60),
+    "digits32": dict(state_size=2, epochs=16),
+    "listops": dict(state_size=2),
+    "japanese_vowels": dict(state_size=8),
 }
 
 
@@ -217,7 +284,7 @@ def get_preset(task: str, preset: str = "cpu", *, model: str = "s5") -> Preset:
     ----------
     task : str
         One of :data:`ssm_bridge.data.TASKS`.
-    preset : {"tiny", "cpu", "paper"}
+    preset : {"tiny", "cpu", "paper", "paper_cpu"}
     model : {"s5", "s4d"}
 
     Returns
@@ -244,6 +311,10 @@ def get_preset(task: str, preset: str = "cpu", *, model: str = "s5") -> Preset:
         fields_ = dict(_CPU[task])
         if model == "s4d":
             fields_.update(_CPU_S4D[task])
+    elif preset == "paper_cpu":
+        fields_ = dict(_PAPER_CPU[task])
+        if model == "s4d":
+            fields_.update(_PAPER_CPU_S4D[task])
     else:
         fields_ = dict(_PAPER[task])
         if model == "s4d":

@@ -51,7 +51,9 @@ from ssm_bridge.models import make_model
 __all__ = ["SWEEP_METHODS", "SweepResult", "make_plans", "prefix_tree", "sweep"]
 
 SWEEP_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "balanced_truncation")
-"""The ten modal selection methods (balanced truncation changes the basis: not a mask)."""
+"""The ten modal selection methods, the default of :func:`sweep`.  ``"balanced_truncation"``
+may be added: its plans change the basis (no mask), so each is evaluated as its removed
+model (``apply(mode="remove")``) after the one masked pass over the modal plans."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ def sweep(
     micro_batch: int | None = None,
     devices: Sequence[jax.Device] | None = None,
     progress: bool | None = None,
+    calibration: Any = None,
 ) -> SweepResult:
     """Evaluate many pruning plans in one pass over the data.
 
@@ -222,7 +225,8 @@ def sweep(
     inputs : array_like, shape (examples, L, d_input)
     labels : array_like of int, shape (examples,)
     methods : sequence of str
-        Selection methods (default: the ten modal methods of ``mor.METHODS``).
+        Selection methods (default: the ten modal methods of ``mor.METHODS``);
+        ``"balanced_truncation"`` plans are evaluated one by one as removed models.
     ratios : sequence of float, optional
         Pruning ratios (default: 20 ratios 0, 0.05, ..., 0.95).
     plans : sequence of KeepPlan, optional
@@ -241,6 +245,8 @@ def sweep(
         Default: all visible devices.
     progress : bool or None
         Show a tqdm progress bar (None: only on a terminal).
+    calibration : ssm_bridge.calibration.Calibration, optional
+        Needed to apply ``balanced_truncation_calibrated`` plans.
 
     Returns
     -------
@@ -250,6 +256,11 @@ def sweep(
     """
     from tqdm.auto import tqdm
 
+    if config.head != "classification":
+        raise ConfigError(
+            f"sweep evaluates classification models; this one has head={config.head!r}: "
+            "evaluate each plan with apply(mode='mask') and evaluate(..., lengths=...)"
+        )
     variables = _prepare(tree, config)
     x, y = _check_data(inputs, labels, config)
     grid_methods = grid_ratios = None
@@ -261,6 +272,11 @@ def sweep(
     plans = tuple(plans)
     if not plans:
         raise ConfigError("no plans to evaluate")
+    if any(isinstance(p, KeepPlan) and p.kind == "balanced" for p in plans):
+        return _sweep_with_balanced(
+            variables, config, x, y, plans, grid_methods, grid_ratios,
+            dict(batch_size=batch_size, micro_batch=micro_batch, devices=devices,
+                 progress=progress), calibration)
     per_plan = [plan_masks(p, config) for p in plans]
     masks = [np.stack([pm[layer] for pm in per_plan]) for layer in range(config.n_layers)]
     parents, node_masks, leaf = prefix_tree(masks)
@@ -294,3 +310,31 @@ def sweep(
         ratios=grid_ratios,
         distinct=tuple(int(p.size) for p in parents),
     )
+
+
+def _sweep_with_balanced(variables, config, x, y, plans, grid_methods, grid_ratios,
+                         options, calibration=None) -> SweepResult:
+    """Modal plans in one masked pass; each balanced plan as its own removed model.
+
+    A balanced plan changes the layers' state basis (no mask represents it), so it is applied
+    with ``apply(mode="remove")`` (:mod:`ssm_bridge.balanced`) and evaluated on its own.
+    """
+    from ssm_bridge.apply import apply
+    from ssm_bridge.evaluate import evaluate
+
+    kinds = np.array([p.kind == "balanced" for p in plans])
+    accuracy, loss = np.empty(len(plans)), np.empty(len(plans))
+    count, distinct = x.shape[0], ()
+    modal = [p for p, b in zip(plans, kinds, strict=True) if not b]
+    if modal:
+        res = sweep(variables, config, x, y, plans=modal, **options)
+        accuracy[~kinds], loss[~kinds], count, distinct = (res.accuracy, res.loss, res.count,
+                                                           res.distinct)
+    for i in np.flatnonzero(kinds):
+        small, small_cfg = apply(variables, config, plans[i], mode="remove",
+                                 calibration=calibration)
+        out = evaluate(small, small_cfg, x, y, batch_size=options["batch_size"],
+                       devices=options["devices"])
+        accuracy[i], loss[i], count = out.accuracy, out.loss, out.count
+    return SweepResult(plans=tuple(plans), accuracy=accuracy, loss=loss, count=count,
+                       methods=grid_methods, ratios=grid_ratios, distinct=distinct)

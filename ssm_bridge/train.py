@@ -24,19 +24,18 @@ Library code logs (``logging``) and never prints; the ``mor train`` command prin
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ssm_bridge._staging import staged_directory
+from ssm_bridge._staging import check_output_dir, staged_directory
 from ssm_bridge.config import StackConfig
 from ssm_bridge.data import TaskData, load_task
 from ssm_bridge.errors import BridgeError
@@ -45,12 +44,14 @@ from ssm_bridge.presets import Preset, get_preset
 __all__ = [
     "METADATA_FORMAT",
     "SSM_PARAMETERS",
+    "Reducer",
     "TrainError",
     "TrainResult",
     "fit",
     "load_run_metadata",
     "make_optimizer",
     "model_inputs",
+    "optimize",
     "save_run",
     "train",
 ]
@@ -221,12 +222,210 @@ def _use_progress(progress: bool | None) -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
+#: A reduction applied during training: (variables, config) → (smaller variables, config).
+Reducer = Callable[[dict, StackConfig], tuple[dict, StackConfig]]
+
+
+@dataclass
+class _LoopResult:
+    """What :func:`optimize` returns: the final train state and what happened on the way."""
+
+    state: Any
+    config: StackConfig
+    history: list[dict[str, float]]
+    steps: int
+    reductions: list[dict[str, Any]]
+    train_time: float
+
+
+def _variables_of(state: Any, has_stats: bool) -> dict:
+    """The numpy ``{"params", "batch_stats"}`` of a train state."""
+    import jax
+
+    out = {"params": jax.tree_util.tree_map(np.asarray, state.params)}
+    if has_stats:
+        out["batch_stats"] = jax.tree_util.tree_map(np.asarray, state.batch_stats)
+    return out
+
+
+def _new_state(preset: Preset, variables: dict, total: int):
+    """A fresh train state (optimiser of ``preset`` over ``total`` steps) at ``variables``."""
+    import jax
+    import jax.numpy as jnp
+
+    has_stats = "batch_stats" in variables
+    return _state_class().create(
+        apply_fn=None,  # static in the state's tree: None keeps the compiled step reusable
+        params=jax.tree_util.tree_map(jnp.asarray, variables["params"]),
+        tx=make_optimizer(preset, total),
+        batch_stats=(jax.tree_util.tree_map(jnp.asarray, variables["batch_stats"])
+                     if has_stats else None),
+    )
+
+
+def _carry_counts(new_opt_state: Any, old_opt_state: Any) -> Any:
+    """``new_opt_state`` with every optax step counter (``count`` leaf) taken from the old one.
+
+    After an in-training reduction the parameter shapes change, so the Adam moments restart
+    at zero; the counters carry over so the learning-rate schedule continues where it was.
+    """
+    import jax
+
+    def counts(tree: Any) -> dict[str, Any]:
+        flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+        return {jax.tree_util.keystr(p): v for p, v in flat
+                if p and getattr(p[-1], "name", None) == "count"}
+
+    old = counts(old_opt_state)
+    flat, treedef = jax.tree_util.tree_flatten_with_path(new_opt_state)
+    leaves = [old.get(jax.tree_util.keystr(p), v) for p, v in flat]
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def _reduce_state(state: Any, config: StackConfig, reducer: Reducer, step: int):
+    """Apply ``reducer`` to the model in ``state``; a smaller state, config and a record."""
+    import jax
+    import jax.numpy as jnp
+
+    has_stats = state.batch_stats is not None
+    before = _variables_of(state, has_stats)
+    t0 = time.perf_counter()
+    variables, new_config = reducer(before, config)
+    record = {"step": int(step), "state_sizes_before": list(config.state_sizes),
+              "state_sizes_after": list(new_config.state_sizes),
+              "units_before": int(sum(config.nunits)),
+              "units_after": int(sum(new_config.nunits)),
+              "time_s": round(time.perf_counter() - t0, 3)}
+    if tuple(new_config.state_sizes) == tuple(config.state_sizes):
+        return state, config, record
+    params = jax.tree_util.tree_map(jnp.asarray, variables["params"])
+    opt_state = _carry_counts(state.tx.init(params), state.opt_state)
+    stats = (jax.tree_util.tree_map(jnp.asarray, variables["batch_stats"])
+             if has_stats else None)
+    state = state.replace(params=params, opt_state=opt_state, batch_stats=stats)
+    log.info("step %d: reduced the state sizes %s → %s", step, record["state_sizes_before"],
+             record["state_sizes_after"])
+    return state, new_config, record
+
+
+def optimize(
+    preset: Preset,
+    config: StackConfig,
+    variables: dict,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    seed: int,
+    total: int,
+    dropout_key: Any,
+    progress: bool | None = None,
+    desc: str = "train",
+    reduce_every: int | None = None,
+    reducer: Reducer | None = None,
+) -> _LoopResult:
+    """Run ``total`` optimiser steps of ``preset``'s optimiser from ``variables``.
+
+    The loop of :func:`fit`, shared with :mod:`ssm_bridge.finetune`: epochs of batches in
+    the order ``numpy.random.default_rng([seed, epoch]).permutation(n)`` (the last
+    incomplete batch dropped), dropout keys folded with the step number, a tqdm bar.
+    With ``reduce_every`` and ``reducer``, every ``reduce_every`` steps (not after the last)
+    the model is replaced by ``reducer(variables, config)`` and training goes on with the
+    smaller model (Adam moments restart at zero; the schedule continues).
+
+    Returns
+    -------
+    _LoopResult
+
+    Raises
+    ------
+    TrainError
+        A non-finite epoch loss (training diverged).
+    """
+    import jax
+    import jax.numpy as jnp
+    from tqdm.auto import tqdm
+
+    batch = int(preset.batch_size)
+    steps_per_epoch = x_train.shape[0] // batch
+    has_stats = "batch_stats" in variables
+    state = _new_state(preset, variables, total)
+    step_fn = _make_step(config, has_stats)
+    history: list[dict[str, float]] = []
+    reductions: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=total, disable=not _use_progress(progress), desc=desc,
+               unit="step", leave=False, file=sys.stderr)
+    step = 0
+    epoch = 0
+    try:
+        while step < total:
+            order = np.random.default_rng([int(seed), epoch]).permutation(x_train.shape[0])
+            losses: list[Any] = []
+            accs: list[Any] = []
+            for b in range(steps_per_epoch):
+                if step >= total:
+                    break
+                idx = order[b * batch:(b + 1) * batch]
+                state, loss, acc = step_fn(
+                    state, jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]),
+                    jax.random.fold_in(dropout_key, step),
+                )
+                losses.append(loss)
+                accs.append(acc)
+                step += 1
+                bar.update(1)
+                if reduce_every and reducer is not None and step % reduce_every == 0 \
+                        and step < total:
+                    state, config, record = _reduce_state(state, config, reducer, step)
+                    reductions.append(record)
+                    step_fn = _make_step(config, has_stats)
+                    bar.set_postfix(states=sum(config.nunits))
+            history.append(_epoch_record(epoch, losses, accs))
+            bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}",
+                            acc=f"{history[-1]['train_accuracy']:.3f}")
+            log.info("epoch %d: loss %.4f, train accuracy %.4f", epoch,
+                     history[-1]["train_loss"], history[-1]["train_accuracy"])
+            epoch += 1
+    finally:
+        bar.close()
+    return _LoopResult(state, config, history, step, reductions, time.perf_counter() - t0)
+
+
+def _epoch_record(epoch: int, losses: list[Any], accs: list[Any]) -> dict[str, float]:
+    import jax
+
+    epoch_loss = float(np.mean(np.asarray(jax.device_get(losses))))
+    epoch_acc = float(np.mean(np.asarray(jax.device_get(accs))))
+    if not np.isfinite(epoch_loss):
+        raise TrainError(f"training diverged at epoch {epoch} (loss {epoch_loss}); lower lr/ssm_lr")
+    return {"epoch": epoch, "steps": len(losses), "train_loss": epoch_loss,
+            "train_accuracy": epoch_acc,
+            "first_loss": float(losses[0]), "last_loss": float(losses[-1])}
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise TrainError(f"seed = {seed!r}; expected a non-negative integer")
+    return int(seed)
+
+
+def _check_reduce_every(reduce_every: Any) -> int | None:
+    if reduce_every is None:
+        return None
+    if isinstance(reduce_every, bool) or not isinstance(reduce_every, int | np.integer) \
+            or reduce_every < 1:
+        raise TrainError(f"reduce_every = {reduce_every!r}; expected a positive integer")
+    return int(reduce_every)
+
+
 def fit(
     preset: Preset,
     data: TaskData,
     *,
     seed: int = 0,
     progress: bool | None = None,
+    reduce_every: int | None = None,
+    reducer: Reducer | None = None,
 ) -> TrainResult:
     """Train the model of ``preset`` on ``data`` and evaluate it on the test split.
 
@@ -240,26 +439,35 @@ def fit(
         Seed of the parameter init, the batch order and dropout.
     progress : bool, optional
         tqdm progress bar on stderr; default: only when stderr is a terminal.
+    reduce_every : int, optional
+        In-training compression: every ``reduce_every`` optimiser steps, replace the model
+        by ``reducer(variables, config)`` and keep training the smaller one (the CompreSSM
+        protocol; :func:`ssm_bridge.finetune.make_reducer`).  Each reduction is recorded
+        in ``metadata["reductions"]`` (step, state sizes before and after).
+    reducer : callable, optional
+        ``(variables, config) → (variables, config)``; required with ``reduce_every``.
 
     Returns
     -------
     TrainResult
-        Not saved (``path`` is None); see :func:`save_run`.
+        Not saved (``path`` is None); see :func:`save_run`.  ``config`` is the final
+        (possibly reduced) model's.
 
     Raises
     ------
     TrainError
-        ``epochs < 1``, or fewer training examples than one batch.
+        ``epochs < 1``, fewer training examples than one batch, or ``reduce_every``
+        without a reducer (or not a positive integer).
     """
     import jax
-    import jax.numpy as jnp
-    from tqdm.auto import tqdm
 
     from ssm_bridge.evaluate import evaluate
     from ssm_bridge.models import init_variables
 
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise TrainError(f"seed = {seed!r}; expected a non-negative integer")
+    seed = _check_seed(seed)
+    reduce_every = _check_reduce_every(reduce_every)
+    if reduce_every is not None and reducer is None:
+        raise TrainError("reduce_every needs a reducer (ssm_bridge.finetune.make_reducer)")
     if preset.epochs < 1:
         raise TrainError(f"epochs = {preset.epochs}; expected at least 1")
     x_train = model_inputs(data, "train")
@@ -278,57 +486,12 @@ def fit(
     key = jax.random.PRNGKey(int(seed))
     init_key, dropout_key = jax.random.split(key)
     variables = init_variables(config, key=init_key)
-    has_stats = "batch_stats" in variables
-
-    state = _state_class().create(
-        apply_fn=None,  # static in the state's tree: None keeps the compiled step reusable
-        params=jax.tree_util.tree_map(jnp.asarray, variables["params"]),
-        tx=make_optimizer(preset, total),
-        batch_stats=(jax.tree_util.tree_map(jnp.asarray, variables["batch_stats"])
-                     if has_stats else None),
-    )
-    step_fn = _make_step(config, has_stats)
-    history: list[dict[str, float]] = []
     t0 = time.perf_counter()
-    bar = tqdm(total=total, disable=not _use_progress(progress), desc=f"train {data.name}",
-               unit="step", leave=False, file=sys.stderr)
-    step = 0
-    try:
-        for epoch in range(preset.epochs):
-            if step >= total:
-                break
-            order = np.random.default_rng([int(seed), epoch]).permutation(x_train.shape[0])
-            losses: list[Any] = []
-            accs: list[Any] = []
-            for b in range(steps_per_epoch):
-                if step >= total:
-                    break
-                idx = order[b * batch:(b + 1) * batch]
-                state, loss, acc = step_fn(
-                    state, jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx]),
-                    jax.random.fold_in(dropout_key, step),
-                )
-                losses.append(loss)
-                accs.append(acc)
-                step += 1
-                bar.update(1)
-            epoch_loss = float(np.mean(np.asarray(jax.device_get(losses))))
-            epoch_acc = float(np.mean(np.asarray(jax.device_get(accs))))
-            if not np.isfinite(epoch_loss):
-                raise TrainError(
-                    f"training diverged at epoch {epoch} (loss {epoch_loss}); lower lr/ssm_lr"
-                )
-            history.append({"epoch": epoch, "steps": len(losses), "train_loss": epoch_loss,
-                            "train_accuracy": epoch_acc,
-                            "first_loss": float(losses[0]), "last_loss": float(losses[-1])})
-            bar.set_postfix(loss=f"{epoch_loss:.3f}", acc=f"{epoch_acc:.3f}")
-            log.info("epoch %d: loss %.4f, train accuracy %.4f", epoch, epoch_loss, epoch_acc)
-    finally:
-        bar.close()
-    train_time = time.perf_counter() - t0
-    out_vars = {"params": jax.tree_util.tree_map(np.asarray, state.params)}
-    if has_stats:
-        out_vars["batch_stats"] = jax.tree_util.tree_map(np.asarray, state.batch_stats)
+    loop = optimize(preset, config, variables, x_train, y_train, seed=seed, total=total,
+                    dropout_key=dropout_key, progress=progress, desc=f"train {data.name}",
+                    reduce_every=reduce_every, reducer=reducer)
+    config, state = loop.config, loop.state
+    out_vars = _variables_of(state, state.batch_stats is not None)
     result = evaluate(out_vars, config, model_inputs(data, "test"), data.y_test,
                       batch_size=preset.eval_batch_size)
     wall = time.perf_counter() - t0
@@ -346,19 +509,23 @@ def fit(
         "preset": preset.name,
         "preset_fields": preset.to_dict(),
         "input_encoding": "one_hot" if data.vocab_size is not None else "none",
-        "epochs": len(history),
-        "steps": step,
+        "epochs": len(loop.history),
+        "steps": loop.steps,
         "test_accuracy": float(result.accuracy),
         "test_loss": float(result.loss),
         "n_test": int(result.count),
         "n_train": int(data.n_train),
         "eval_batch_size": int(preset.eval_batch_size),
-        "train_time_s": round(train_time, 2),
+        "train_time_s": round(loop.train_time, 2),
         "wall_time_s": round(wall, 2),
-        "history": history,
+        "history": loop.history,
         "data": data.metadata(),
         "versions": _versions(),
     }
+    if reduce_every is not None:
+        metadata["reduce_every"] = reduce_every
+        metadata["reductions"] = loop.reductions
+        metadata["state_sizes"] = list(config.state_sizes)
     return TrainResult(variables=out_vars, config=config, metadata=metadata, state=state_dict)
 
 
@@ -381,10 +548,9 @@ def _versions() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- saving
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; choose another directory or pass --force")
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a directory; remove it first")
+    # refuses an existing folder unless force, and even then one mor did not write, the
+    # current/home directory, the filesystem root; checks that the location is writable
+    check_output_dir(out, force=force)
 
 
 def save_run(
@@ -422,29 +588,34 @@ def save_run(
     FileExistsError
         ``out`` exists and ``force`` is False.
     """
-    from mor.plan import atomic_write_text
     from ssm_bridge.checkpoint import save_checkpoint
 
     out = Path(out).absolute()
     _check_out(out, force)
     with staged_directory(out, before_replace=lambda: _check_out(out, force)) as tmp:
         payload = result.state if include_optimizer and result.state else result.variables
-        save_checkpoint(tmp / f"{name}.msgpack", payload, result.config)
-        atomic_write_text(tmp / f"{name}.meta.json",
-                          json.dumps(result.metadata, indent=1, allow_nan=False))
+        # the metadata (task, seed, recorded test accuracy) gets the files' SHA-256 checksums
+        save_checkpoint(tmp / f"{name}.msgpack", payload, result.config,
+                        metadata=result.metadata)
     result.path = out
     return out
 
 
 def load_run_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata JSON beside a checkpoint (``X.msgpack`` → ``X.meta.json``) or in a run dir."""
+    """The metadata JSON beside a checkpoint (``X.msgpack`` → ``X.meta.json``) or in a run dir.
+
+    Read and validated by :func:`ssm_bridge.checkpoint.read_metadata` (regular file, size
+    limit, strict types of the known fields; CheckpointError otherwise).
+    """
+    from ssm_bridge.checkpoint import read_metadata
+
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     meta = path.with_suffix("").with_name(path.with_suffix("").name + ".meta.json")
-    if not meta.is_file():
+    if not os.path.lexists(meta):
         raise TrainError(f"no training metadata at {str(meta)!r}")
-    return json.loads(meta.read_text(encoding="utf-8"))
+    return read_metadata(path)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -461,6 +632,9 @@ def train(
     command: str | Sequence[str] | None = None,
     data: TaskData | None = None,
     include_optimizer: bool = True,
+    reduce_every: int | None = None,
+    tol: float | None = None,
+    reduction: str = "energy",
 ) -> TrainResult:
     """Train ``model`` on ``task`` with a preset; optionally save a run directory.
 
@@ -489,6 +663,14 @@ def train(
         Use these data instead of loading ``load_task(task, seed=seed, **preset.task_options)``.
     include_optimizer : bool
         Store the optimiser state too (default True).
+    reduce_every : int, optional
+        In-training compression (``mor train ... --reduce-every N --tol τ``): every N
+        optimiser steps, reduce each layer to the smallest order whose discarded share is
+        at most ``tol`` (:func:`ssm_bridge.finetune.make_reducer`), then keep training.
+    tol : float, optional
+        The discarded share τ in [0, 1) (required with ``reduce_every``).
+    reduction : str
+        The reduction (:data:`ssm_bridge.finetune.REDUCTIONS`; default ``"energy"``).
 
     Returns
     -------
@@ -506,13 +688,24 @@ def train(
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise TrainError(f"epochs = {epochs!r}; expected a positive integer")
         p = p.with_overrides(epochs=epochs)
+    reducer = None
+    if reduce_every is not None or tol is not None:
+        from ssm_bridge.finetune import make_reducer
+
+        if reduce_every is None or tol is None:
+            raise TrainError("in-training reduction needs both reduce_every and tol")
+        _check_reduce_every(reduce_every)
+        reducer = make_reducer(reduction, tol=tol)
     if out is not None:
         _check_out(Path(out).absolute(), force)
     if data is None:
         data = load_task(task, seed=seed, **p.task_options)
     elif data.name != task:
         raise TrainError(f"data are for task {data.name!r}, not {task!r}")
-    result = fit(p, data, seed=seed, progress=progress)
+    result = fit(p, data, seed=seed, progress=progress, reduce_every=reduce_every,
+                 reducer=reducer)
+    if reducer is not None:
+        result.metadata["reduction"] = {"method": reduction, "tol": float(tol)}
     if command is not None:
         result.metadata["command"] = (command if isinstance(command, str)
                                       else " ".join(str(c) for c in command))

@@ -1,7 +1,8 @@
 """verification: error certificates for reductions, and the evidence behind them.
 
 - :func:`certify` — per layer, every applicable bound on the truncation error next to the
-  exact ‖G − G_r‖∞ and ‖G − G_r‖₂ (:mod:`verification.certificates`);
+  exact ‖G − G_r‖∞ and ‖G − G_r‖₂ (:mod:`verification.certificates`); :func:`certify_many`
+  for many plans of the same layers (shared per-layer work, optional worker processes);
 - :mod:`verification.bounds` — each bound as a function of the error system;
 - :mod:`verification.claims` — the catalogue of published inequalities and their verdicts;
 - :mod:`verification.strategies` — public hypothesis strategies (needs ``hypothesis``;
@@ -19,6 +20,7 @@ from verification.certificates import (
     EnergyEstimate,
     LayerCertificate,
     certify,
+    certify_many,
     error_system,
 )
 from verification.stack_io import load_stack, save_stack
@@ -31,6 +33,7 @@ __all__ = [
     "LayerCertificate",
     "bounds",
     "certify",
+    "certify_many",
     "error_system",
     "load_stack",
     "save_stack",

@@ -10,6 +10,13 @@ pairs, the factor 2 of ``2·Re(C x)``, bidirectional C); published forms that ar
 proved for the layer at hand are still reported, marked ``valid = False``, so a reader can
 see how far off they are.  ``holds`` is ``None`` (with a reason) whenever an exact norm
 could not be computed: a certificate is never reported as holding without its check.
+
+Layers with units that are not strictly stable (``allow_unstable=True``, e.g. a network
+trained without ``clip_eigs``): selection keeps those units, so the truncation error
+``Σ_{i∈T} G_i`` of a modal plan is stable and certified as usual, with a note that the
+layer's own norm (and the energy drop) is infinite.  When a plan prunes such a unit (e.g.
+``compat="released"``, which scores it finitely as the released code does), the error has no
+finite norm and every bound of that layer reports ``holds = None`` with the reason.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import json
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +43,7 @@ __all__ = [
     "EnergyEstimate",
     "LayerCertificate",
     "certify",
+    "certify_many",
     "error_system",
 ]
 
@@ -255,10 +263,13 @@ class CertificateReport:
                     f"{_fmt(exact):>12} {tight:>11} {'yes' if b.valid else 'no':<5} {holds:<7}"
                 )
             for e in lc.estimates:
+                # an estimate proves nothing: "holds" is n/a; exact/estimate sits where the
+                # bounds show exact/bound (its relative error is in the JSON report)
+                ratio = ("" if not e.value or e.exact_error_energy is None
+                         else f"{e.exact_error_energy / e.value:.3g}")
                 lines.append(
                     f"{lc.layer:>5} {pruned:>9} {e.name:<26} {'h2²':<4} {_fmt(e.value):>12} "
-                    f"{_fmt(e.exact_error_energy):>12} {'':>11} {'est.':<5} "
-                    f"{'' if e.relative_error is None else f'{e.relative_error:+.2g}':<7}"
+                    f"{_fmt(e.exact_error_energy):>12} {ratio:>11} {'est.':<5} {'n/a':<7}"
                 )
             for reason in (lc.hinf_reason, lc.h2_reason):
                 if reason:
@@ -298,6 +309,7 @@ def error_system(sys: ModalSystem, pruned: Sequence[int]) -> ModalSystem:
         log_poles=None if sys.log_poles is None else sys.log_poles[idx],
         output_after_update=sys.output_after_update,
         name=f"{sys.name or 'layer'} (truncation error)",
+        allow_unstable=sys.allow_unstable,
     )
 
 
@@ -341,8 +353,105 @@ _SRC = {
 }
 
 
-def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol) -> LayerCertificate:
+def _unstable_pruned_layer(layer, ratio, sys, pruned) -> LayerCertificate:
+    """A layer whose plan prunes a unit that is not strictly stable: no finite error norm."""
+    bad = [i for i in pruned if sys.unstable[i]]
+    reason = (f"the plan prunes unit(s) {bad[:8]} that are not strictly stable (e.g. pole "
+              f"{sys.poles[bad[0]]:.6g}): the truncation error has no finite H∞ or H2 norm, "
+              "so no bound can hold; keep those units (the toolkit's default selection does)")
+    bounds = tuple(BoundResult(name, _SRC[name], norm, None, True, None, None, reason)
+                   for name, norm in (("modal_triangle", "hinf"), ("aire_eq19", "hinf"),
+                                      ("h2_triangle", "h2")))
+    return LayerCertificate(layer, ratio, sys.nunits, len(pruned), None, None, bounds,
+                            hinf_reason=reason, h2_reason=reason)
+
+
+def _silent_units(sys: ModalSystem) -> np.ndarray:
+    """Per unit, True when it contributes exactly nothing to G (an exact test, no norms).
+
+    That is ``B_i = 0``, or ``C_i = 0`` (and ``C_b,i = 0``), or a pair unit on the real
+    axis whose residues have zero real part (``2·Re(C_i B_i)/(z − λ_i)`` vanishes).  The real
+    part is tested as ``Re c·Re b == Im c·Im b`` on the rounded products (equal whenever the
+    exact ones are): ``np.real`` of a complex product may come from a fused multiply-add and
+    leave 1e-17 of an exact zero, depending on the CPU (as in ``mor._hinf_modal``).
+    """
+    outputs = sys.C if sys.C_backward is None else np.concatenate([sys.C, sys.C_backward])
+    silent = ~np.any(sys.B != 0, axis=1) | ~np.any(outputs != 0, axis=0)
+    for i in np.flatnonzero(sys.pair & (sys.poles.imag == 0) & ~silent):
+        c, b = outputs[:, i], sys.B[i]
+        silent[i] = not np.any(np.outer(c.real, b.real) != np.outer(c.imag, b.imag))
+    return silent
+
+
+def _unit_scaled(err: ModalSystem) -> tuple[ModalSystem, int]:
+    """``(G_u, e)`` with ``G = 2^e·G_u`` and every unit of ``G_u`` of unit size.
+
+    Each unit is balanced (``B_i·2^t``, ``C_i·2^−t``: the same transfer function and the
+    same ``‖C_i‖‖B_i‖``), then B and C are scaled by powers of two to entries below 1.
+    Every norm and bound here is homogeneous of degree one in that scale, so they are
+    computed on ``G_u`` and multiplied back: ``‖C_i‖·‖B_i‖`` of 1e-170 × 1e20 (true error
+    1e-150) underflowed to 0 in ``np.linalg.norm``, and the error was reported as exactly 0
+    with every bound holding.
+    """
+    outputs = err.C if err.C_backward is None else np.concatenate([err.C, err.C_backward])
+    e_b = np.frexp(np.max(np.abs(err.B), axis=1))[1]
+    e_c = np.frexp(np.max(np.abs(outputs), axis=0))[1]
+    shift = ((e_c - e_b) // 2).astype(np.int64)
+    B, C = _ldexp(err.B, shift[:, None]), _ldexp(err.C, -shift[None, :])
+    Cb = None if err.C_backward is None else _ldexp(err.C_backward, -shift[None, :])
+    b_exp = _exponent(B)
+    c_exp = _exponent(C if Cb is None else np.concatenate([C, Cb]))
+    unit = ModalSystem(
+        err.poles, _ldexp(B, -b_exp), _ldexp(C, -c_exp), None, err.dt, pair=err.pair,
+        C_backward=None if Cb is None else _ldexp(Cb, -c_exp), log_poles=err.log_poles,
+        output_after_update=err.output_after_update, name=err.name,
+    )
+    return unit, b_exp + c_exp
+
+
+def _exponent(x: np.ndarray) -> int:
+    big = float(np.max(np.abs(x))) if x.size else 0.0
+    return math.frexp(big)[1] if big > 0 else 0
+
+
+def _ldexp(x: np.ndarray, e) -> np.ndarray:
+    """x · 2^e exactly, real and imaginary parts separately (e an int or an int array)."""
+    return np.ldexp(x.real, e) + 1j * np.ldexp(x.imag, e)
+
+
+def _scaled(x: float | None, e: int, degree: int = 1) -> float | None:
+    """``x·2^(degree·e)``; ±inf or 0 beyond float64's range (then noted in the report)."""
+    if x is None:
+        return None
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(x, degree * e))
+
+
+def _rescaled_bound(b: BoundResult, e: int) -> BoundResult:
+    return replace(b, value=_scaled(b.value, e), margin=_scaled(b.margin, e))
+
+
+def _computed_or_none(value, reason, label):
+    """A norm computed as exactly 0 for a system that is not identically 0 was not computed."""
+    if value == 0.0:
+        return None, (f"{label} computed as 0 for an error system that is not identically zero "
+                      "(its modes cancel below float64's resolution)")
+    return value, reason
+
+
+def _unrepresentable(b: BoundResult) -> BoundResult:
+    """A bound whose value is 0 or not finite for a non-zero error was not computed."""
+    if b.value is None or (math.isfinite(b.value) and b.value > 0.0):
+        return b
+    return replace(b, holds=None, margin=None,
+                   reason=f"the bound evaluated to {b.value!r} for a non-zero error system "
+                          "(outside float64's range); not checked")
+
+
+def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol, norms=None) -> LayerCertificate:
     n = sys.nunits
+    if any(sys.unstable[i] for i in pruned):
+        return _unstable_pruned_layer(layer, ratio, sys, pruned)
     if not pruned:
         zero = [
             BoundResult(name, _SRC[name], norm, 0.0, True, True, 0.0, None)
@@ -351,18 +460,41 @@ def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol) -> LayerCertificate:
         ]
         return LayerCertificate(layer, ratio, n, 0, 0.0, 0.0, tuple(zero),
                                 notes=("nothing pruned: the error is zero",))
-    err = error_system(sys, pruned)
-    if _b.modal_triangle(err) == 0.0:
-        # Every pruned unit has C_i B_i = 0: the error system is identically zero.
+    # Everything below is computed on the error scaled to unit size (G = 2^e·G_u) and
+    # multiplied back, so that no norm of it under- or overflows (_unit_scaled).
+    err, e = _unit_scaled(error_system(sys, pruned))
+    silent = _silent_units(err)
+    notes: list[str] = []
+    if not sys.is_stable:
+        notes.append(f"unit(s) {sys.unstable_units.tolist()[:8]} of this layer are not strictly "
+                     "stable and are kept: the error of the pruned (stable) units is certified, "
+                     "but the layer's own H∞ / H2 norm and the energy drop are infinite")
+    if np.all(silent):
+        # Every pruned unit has C_i B_i = 0 (an exact test): the error is identically zero.
         exact_hinf, hinf_reason, exact_h2, h2_reason = 0.0, None, 0.0, None
     else:
-        live = _b.drop_zero_units(err)  # exact: those units contribute nothing
-        exact_hinf, hinf_reason = _checked(hinf_norm, live, tol=tol)
+        live = err.subsystem(np.flatnonzero(~silent))  # exact: the others contribute nothing
+        exact_hinf, hinf_reason = _checked(hinf_norm if norms is None else norms.hinf, live,
+                                           tol=tol)
         if exact_hinf is None and not live.bidirectional:
             # the modal method did not converge: fall back to the reference, AB13DD
             exact_hinf, slicot_reason = _checked(hinf_norm, live, tol=tol, method="slicot")
             hinf_reason = None if exact_hinf is not None else f"{hinf_reason}; {slicot_reason}"
-        exact_h2, h2_reason = _checked(h2_norm, live)
+        exact_hinf, hinf_reason = _computed_or_none(exact_hinf, hinf_reason, "the H∞ norm")
+        if norms is None:
+            exact_h2, h2_reason = _checked(h2_norm, live)
+        else:  # the units of live, and its scale 2^−e
+            exact_h2, h2_reason = norms.h2(live, np.asarray(pruned)[~silent], -e)
+        exact_h2, h2_reason = _computed_or_none(exact_h2, h2_reason, "the H2 norm")
+        if e:
+            where = f" (values for the error scaled by 2^{-e})"
+            hinf_reason = hinf_reason and hinf_reason + where
+            h2_reason = h2_reason and h2_reason + where
+        for label, x in (("H∞", exact_hinf), ("H2", exact_h2)):
+            if x is not None and not (0.0 < _scaled(x, e) < math.inf):
+                notes.append(f"the exact {label} error {x!r}·2^{e} is outside float64's range; "
+                             "the bounds were checked on the error scaled by 2^-e")
+    nonzero = not bool(np.all(silent))
     proved = _b.published_form_is_proved(err)
     why_not = None if proved else (
         "as published this counts a conjugate pair once"
@@ -401,21 +533,29 @@ def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol) -> LayerCertificate:
         _result("h2_triangle", _SRC["h2_triangle"], "h2", _b.h2_triangle(err), exact_h2,
                 h2_reason, valid=True, rtol=rtol)
     )
+    if nonzero:
+        results = [_unrepresentable(b) for b in results]
+    results = [_rescaled_bound(b, e) for b in results]
     estimate = _b.energy_estimate_published(err)
     exact_energy = None if exact_h2 is None else exact_h2**2
-    full_h2, _ = _checked(h2_norm, _strictly_proper(sys))
+    full_h2, _ = _checked(h2_norm, _strictly_proper(sys)) if norms is None else norms.full_h2()
     kept = sorted(set(range(n)) - set(pruned))
     drop = None
     if kept:
-        kept_h2, _ = _checked(h2_norm, error_system(sys, kept))
+        if norms is None:
+            kept_h2, _ = _checked(h2_norm, error_system(sys, kept))
+        else:
+            kept_h2, _ = norms.h2(lambda: error_system(sys, kept), kept, 0)
         if full_h2 is not None and kept_h2 is not None:
             drop = full_h2**2 - kept_h2**2
     elif full_h2 is not None:
         drop = full_h2**2
     rel = None if not exact_energy else (estimate - exact_energy) / exact_energy
-    est = EnergyEstimate("aire_eq9_energy", _SRC["aire_eq9"], estimate, exact_energy, drop, rel)
-    return LayerCertificate(layer, ratio, n, len(pruned), exact_hinf, exact_h2, tuple(results),
-                            (est,), hinf_reason, h2_reason)
+    est = EnergyEstimate("aire_eq9_energy", _SRC["aire_eq9"], _scaled(estimate, e, 2),
+                         _scaled(exact_energy, e, 2), drop, rel)
+    return LayerCertificate(layer, ratio, n, len(pruned), _scaled(exact_hinf, e),
+                            _scaled(exact_h2, e), tuple(results), (est,), hinf_reason,
+                            h2_reason, tuple(notes))
 
 
 _BT_ROUND_OFF = 1e3  # multiples of eps·(2 Σ σ_i) below which a BT error is round-off
@@ -424,6 +564,12 @@ _BT_ROUND_OFF = 1e3  # multiples of eps·(2 Σ σ_i) below which a BT error is r
 def _balanced_layer(layer, ratio, sys, order, *, tol, rtol) -> LayerCertificate:
     from mor.truncation import balanced_truncation
 
+    if sys.output_after_update:
+        # S5/S4D layers: the structure-preserving reduction that KeepPlan.apply and
+        # ssm_bridge.apply use (mor.after_update), certified for the layer as it runs
+        from verification.balanced_layers import after_update_balanced_layer
+
+        return after_update_balanced_layer(layer, ratio, sys, order, tol=tol, rtol=rtol)
     if sys.bidirectional:
         raise PlanMismatchError(
             f"layer {layer}: balanced truncation needs a causal layer; this one is "
@@ -466,7 +612,7 @@ def _balanced_layer(layer, ratio, sys, order, *, tol, rtol) -> LayerCertificate:
                      "the difference of two realisations")
     if exact_h2 is not None:
         notes.append("the exact H2 error of a difference of realisations is accurate to about "
-                     "sqrt(eps)·‖G‖₂ (cancellation in the Gramian)")
+                     "eps·‖G‖₂ times the order (‖C U‖_F with U the Gramian's factor)")
     bound = _result("balanced_2sigma", _SRC["balanced_2sigma"], "hinf", value, exact_hinf,
                     hinf_reason, valid=True, rtol=rtol, reason=hsv_reason, atol=atol)
     return LayerCertificate(layer, ratio, n, n - r, exact_hinf, exact_h2, (bound,), (),
@@ -479,6 +625,7 @@ def certify(
     *,
     tol: float = 1e-10,
     rtol: float = 1e-8,
+    calibration: Sequence[Any] | None = None,
 ) -> CertificateReport:
     """Certify a reduction: every applicable bound next to the exact error, per layer.
 
@@ -492,7 +639,10 @@ def certify(
 
     Balanced plans (``plan.kind == "balanced"``): the error is ``G − G_bt`` of the real
     realisation and its balanced truncation (SLICOT AB09AD), H∞ by SLICOT AB13DD; the bound
-    is ``2 Σ_{i>r} σ_i``.
+    is ``2 Σ_{i>r} σ_i``.  S5/S4D layers (``output_after_update``, one or two directions)
+    are reduced as ``KeepPlan.apply`` reduces them, keeping the diagonal structure
+    (:mod:`verification.balanced_layers`): bound ``2 Σ σ`` of the after-update triple, or
+    the bidirectional certificate.
 
     Parameters
     ----------
@@ -504,6 +654,9 @@ def certify(
     rtol : float
         A bound holds when ``value·(1 + rtol) ≥ exact`` (floating-point slack for bounds
         that are attained, e.g. a single pruned real mode).
+    calibration : sequence of mor.calibrated.LayerMoments, optional
+        Needed by ``balanced_truncation_calibrated`` plans (their reduction depends on it):
+        the exact error is reported; calibrated balancing has no a-priori bound.
 
     Returns
     -------
@@ -515,7 +668,8 @@ def certify(
         When ``systems`` are not ModalSystem layers or ``plan`` is not a KeepPlan.
     PlanMismatchError
         When the plan does not fit the systems (layer count, unit or state counts), or a
-        balanced plan is given for a bidirectional layer.
+        balanced plan is given for a bidirectional layer in standard form (S5/S4D layers,
+        ``output_after_update``, are certified in both directions).
 
     Examples
     --------
@@ -544,10 +698,183 @@ def certify(
         )
     plan.check_fits(systems)
     layers = []
+    calibrated = plan.kind == "balanced" and plan.method == "balanced_truncation_calibrated"
+    if calibrated and (calibration is None or len(calibration) != len(systems)):
+        raise CertificateError(
+            "a balanced_truncation_calibrated plan is certified with its calibration: pass "
+            "calibration= (one mor.calibrated.LayerMoments per layer)"
+        )
     for layer, (sys, keep, pruned) in enumerate(zip(systems, plan.keep, plan.pruned, strict=True)):
-        if plan.kind == "balanced":
+        if calibrated:
+            from verification.balanced_layers import calibrated_balanced_layer
+
+            layers.append(calibrated_balanced_layer(layer, plan.ratio, sys, len(keep),
+                                                    calibration[layer], tol=tol))
+        elif plan.kind == "balanced":
             layers.append(_balanced_layer(layer, plan.ratio, sys, len(keep), tol=tol, rtol=rtol))
         else:
             layers.append(_modal_layer(layer, plan.ratio, sys, list(pruned), tol=tol, rtol=rtol))
     return CertificateReport(plan.method, plan.kind, plan.ratio, plan.achieved_ratio,
                              tuple(layers), rtol)
+
+
+# ---------------------------------------------------------------------- many plans at once
+class _LayerNorms:
+    """What the certificates of one layer share across plans (:func:`certify_many`).
+
+    H2: the units are ordered by when the plans prune them (smallest pruned set first), so
+    that nested pruned sets are leading sets and their kept parts trailing ones; every such
+    H2 norm (error, kept part, whole layer) comes from two Cholesky factors of the layer's
+    Gramian (:mod:`verification._subset_h2`), anything else (or a value not resolved above
+    round-off) from :func:`mor.h2_norm`.  H∞: each exact error is computed with the peak
+    frequencies of the layer's earlier error systems as extra screening candidates: over
+    nested ratios the peaks often stay (a warm start; the value is certified by the
+    level-set test either way, so it does not depend on the hints).
+    """
+
+    def __init__(self, sys: ModalSystem, pruned_sets: Sequence[Sequence[int]] = ()) -> None:
+        self._sys = sys
+        self._full_h2: tuple[float | None, str | None] | None = None
+        self._peaks: list[float] = []
+        first = {}
+        for rank, pruned in enumerate(sorted(pruned_sets, key=len)):
+            for u in pruned:
+                first.setdefault(int(u), rank)
+        order = sorted(range(sys.nunits), key=lambda u: (first.get(u, len(pruned_sets)), u))
+        # a layer holding units that are not strictly stable has no Gramian: mor.h2_norm
+        self._subsets = order if sys.is_stable else None
+
+    def h2(self, system, units, exponent: int) -> tuple[float | None, str | None]:
+        """(H2 norm of the units' error system · 2^exponent, reason); ``system`` (or a
+        callable making it) is what :func:`mor.h2_norm` gets when the factors cannot serve."""
+        if isinstance(self._subsets, list):
+            from verification._subset_h2 import SubsetH2
+
+            self._subsets = SubsetH2(self._sys, self._subsets)
+        value = None if self._subsets is None else self._subsets.value(units, exponent)
+        if value is not None and math.isfinite(value):
+            return value, None
+        return _checked(h2_norm, system() if callable(system) else system)
+
+    def full_h2(self) -> tuple[float | None, str | None]:
+        if self._full_h2 is None:
+            self._full_h2 = self.h2(lambda: _strictly_proper(self._sys),
+                                    range(self._sys.nunits), 0)
+        return self._full_h2
+
+    def hinf(self, live: ModalSystem, *, tol: float) -> float:
+        if not live.is_stable:
+            return hinf_norm(live, tol=tol)  # raises the norm's own error
+        from mor._hinf_modal import modal_hinf
+
+        value, peak = modal_hinf(live, tol=tol, hints=self._peaks[-2:])
+        if math.isfinite(peak):
+            self._peaks.append(peak)
+        return value
+
+
+def _modal_layer_across_plans(layer: int, sys: ModalSystem, cases, tol: float,
+                              rtol: float) -> list[tuple[int, LayerCertificate]]:
+    """One layer's certificates for several modal plans, smallest pruned set first."""
+    norms = _LayerNorms(sys, [pruned for _, _, pruned in cases])
+    order = sorted(range(len(cases)), key=lambda k: len(cases[k][2]))
+    return [(cases[k][0], _modal_layer(layer, cases[k][1], sys, list(cases[k][2]), tol=tol,
+                                       rtol=rtol, norms=norms))
+            for k in order]
+
+
+def certify_many(
+    systems: ModalSystem | Sequence[ModalSystem],
+    plans: Sequence[KeepPlan],
+    *,
+    tol: float = 1e-10,
+    rtol: float = 1e-8,
+    processes: int = 1,
+) -> list[CertificateReport]:
+    """:func:`certify` for several plans of the same layers (e.g. one method at many ratios).
+
+    The result equals ``[certify(systems, plan, tol=tol, rtol=rtol) for plan in plans]`` up
+    to round-off, but modal plans share per-layer work: the layer's own H2 norm is computed
+    once, and each exact H∞ error is warm-started from the peaks of the same layer's other
+    error systems.  With ``processes > 1`` the layers are certified in that many worker
+    processes (started by a fork server, or spawned: never forked from a process that may
+    run JAX's threads).  Balanced plans
+    are certified one by one, as :func:`certify` does (a calibrated one needs
+    :func:`certify`'s ``calibration=`` and is refused here).
+
+    Parameters
+    ----------
+    systems : ModalSystem or sequence of ModalSystem
+    plans : sequence of KeepPlan
+    tol, rtol : float
+        As for :func:`certify`.
+    processes : int
+        Worker processes for the layers (default 1: none).
+
+    Returns
+    -------
+    list of CertificateReport, one per plan, in order.
+
+    Raises
+    ------
+    CertificateError, PlanMismatchError
+        As :func:`certify`, for any of the plans; also for ``processes < 1``.
+    """
+    if isinstance(systems, ModalSystem):
+        systems = [systems]
+    systems = list(systems)
+    plans = list(plans)
+    if not isinstance(processes, int) or processes < 1:
+        raise CertificateError(f"processes = {processes!r}; expected a positive integer")
+    modal = [k for k, plan in enumerate(plans)
+             if isinstance(plan, KeepPlan) and plan.kind != "balanced"]
+    reports: dict[int, CertificateReport] = {}
+    for k, plan in enumerate(plans):  # balanced plans (and anything certify refuses)
+        if k not in modal:
+            reports[k] = certify(systems, plan, tol=tol, rtol=rtol)
+    if modal:
+        _check_many(systems, [plans[k] for k in modal], tol, rtol)
+        jobs = [(layer, sys, [(k, plans[k].ratio, plans[k].pruned[layer]) for k in modal], tol,
+                 rtol) for layer, sys in enumerate(systems)]
+        per_layer = _run_layers(jobs, processes)
+        for k in modal:
+            layers = tuple(dict(done)[k] for done in per_layer)
+            reports[k] = CertificateReport(plans[k].method, plans[k].kind, plans[k].ratio,
+                                           plans[k].achieved_ratio, layers, rtol)
+    return [reports[k] for k in range(len(plans))]
+
+
+def _check_many(systems: list, plans: list[KeepPlan], tol: float, rtol: float) -> None:
+    """The checks of :func:`certify`, for every plan."""
+    if not systems:
+        raise CertificateError("no systems given; pass a ModalSystem or a list of them")
+    for i, s in enumerate(systems):
+        if not isinstance(s, ModalSystem):
+            raise CertificateError(
+                f"layer {i} is a {type(s).__name__}; expected mor.ModalSystem (convert a "
+                "StateSpace with ModalSystem.from_statespace)"
+            )
+    if not (0 < tol < 1) or not (0 <= rtol < 1):
+        raise CertificateError(
+            f"tol = {tol!r}, rtol = {rtol!r}; expected 0 < tol < 1 and 0 ≤ rtol < 1"
+        )
+    for plan in plans:
+        plan.check_fits(systems)
+
+
+def _run_layers(jobs: list, processes: int) -> list:
+    """``_modal_layer_across_plans`` for each job, in worker processes when asked to."""
+    import multiprocessing
+
+    workers = min(processes, len(jobs))
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Not "fork": a forked child of a process running JAX's (or BLAS's) threads can
+        # deadlock; the fork server starts workers from a clean, single-threaded process.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods
+                                              else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(_modal_layer_across_plans, *zip(*jobs, strict=True)))
+    return [_modal_layer_across_plans(*job) for job in jobs]

@@ -3,16 +3,21 @@
 Nothing is downloaded: every task is read from a file shipped inside an installed package
 or generated here, and the same ``(task, seed, options)`` gives identical arrays.
 
-========== ======= ======= =================================================================
-task       length  input   source
-========== ======= ======= =================================================================
-digits     64      1 ch.   scikit-learn's bundled 8×8 digits, pixel by pixel
-digits32   1,024   1 ch.   the same, upsampled to 32×32 (bilinear)
-mnist1d    40      1 ch.   the ``mnist1d`` package's local generator
-listops    ≤ 2,000 tokens  ListOps generator written here (LRA structure), vocabulary of 16
-========== ======= ======= =================================================================
+=============== ======= ======= ============================================================
+task            length  input   source
+=============== ======= ======= ============================================================
+digits          64      1 ch.   scikit-learn's bundled 8×8 digits, pixel by pixel
+digits32        1,024   1 ch.   the same, upsampled to 32×32 (bilinear)
+mnist1d         40      1 ch.   the ``mnist1d`` package's local generator
+listops         ≤ 2,000 tokens  ListOps generator written here (LRA structure), 16 tokens
+japanese_vowels ≤ 29    12 ch.  UEA archive JapaneseVowels: the ``.ts`` files inside the
+                                ``aeon`` package (optional extra ``timeseries``)
+=============== ======= ======= ============================================================
 
-All have 10 classes. See ``docs/data.md`` and each module's docstring.
+All have 10 classes but ``japanese_vowels`` (9 speakers). :data:`TASK_PACKAGES` names the
+optional package a task's data come from; without it the loader raises
+:class:`MissingDataPackageError` (an :class:`ImportError`) with the install command. See
+``docs/data.md`` and each module's docstring.
 
 Examples
 --------
@@ -28,24 +33,36 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from . import listops
-from ._base import DataError, TaskData, UnknownTaskError, UnknownTaskOptionError
+from . import listops, ucr_uea
+from ._base import (
+    DataError,
+    MissingDataPackageError,
+    TaskData,
+    UnknownTaskError,
+    UnknownTaskOptionError,
+)
 from .digits import load_digits
 from .listops import load_listops
 from .mnist_1d import load_mnist1d
+from .ucr_uea import load_japanese_vowels, load_ucr_uea
 
 __all__ = [
     "TASKS",
+    "TASK_PACKAGES",
     "DataError",
+    "MissingDataPackageError",
     "TaskData",
     "UnknownTaskError",
     "UnknownTaskOptionError",
     "listops",
     "load_digits",
+    "load_japanese_vowels",
     "load_listops",
     "load_mnist1d",
     "load_task",
+    "load_ucr_uea",
     "task_options",
+    "ucr_uea",
 ]
 
 
@@ -60,10 +77,14 @@ _LOADERS: dict[str, Callable[..., TaskData]] = {
     "digits32": _load_digits32,
     "mnist1d": load_mnist1d,
     "listops": load_listops,
+    "japanese_vowels": load_japanese_vowels,
 }
 
 #: Names accepted by :func:`load_task`.
 TASKS: tuple[str, ...] = tuple(_LOADERS)
+
+#: Tasks whose data files ship inside an optional package: task → package.
+TASK_PACKAGES: dict[str, str] = {"japanese_vowels": ucr_uea.PACKAGE}
 
 
 def _loader(name: str) -> Callable[..., TaskData]:
@@ -107,7 +128,8 @@ def load_task(
     Parameters
     ----------
     name : str
-        One of :data:`TASKS`: ``"digits"``, ``"digits32"``, ``"mnist1d"``, ``"listops"``.
+        One of :data:`TASKS`: ``"digits"``, ``"digits32"``, ``"mnist1d"``, ``"listops"``,
+        ``"japanese_vowels"``.
     seed : int
         Seed of everything random in the task (split, generator). Same seed and options:
         identical arrays.
@@ -128,6 +150,8 @@ def load_task(
         For an option the task does not have (the message lists those it has).
     DataError
         For an invalid option value.
+    MissingDataPackageError
+        The optional package holding the task's data (:data:`TASK_PACKAGES`) is missing.
     """
     loader = _loader(name)
     valid = task_options(name)

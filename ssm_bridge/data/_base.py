@@ -12,7 +12,13 @@ import numpy as np
 
 from ssm_bridge.errors import BridgeError
 
-__all__ = ["DataError", "TaskData", "UnknownTaskError", "UnknownTaskOptionError"]
+__all__ = [
+    "DataError",
+    "MissingDataPackageError",
+    "TaskData",
+    "UnknownTaskError",
+    "UnknownTaskOptionError",
+]
 
 
 class DataError(BridgeError):
@@ -20,6 +26,13 @@ class DataError(BridgeError):
 
     A :class:`ssm_bridge.errors.BridgeError`, hence a :class:`mor.MORError` and a
     :class:`ValueError`.
+    """
+
+
+class MissingDataPackageError(DataError, ImportError):
+    """The package that ships a task's data files is not installed.
+
+    Also an :class:`ImportError`; the message names the package and the install command.
     """
 
 

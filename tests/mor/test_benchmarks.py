@@ -3,7 +3,7 @@ import pytest
 import scipy.io
 
 import mor
-from mor.benchmarks import load_mat_system
+from mor.benchmarks import load_mat_system, read_mat_arrays
 
 
 @pytest.mark.parametrize("name", mor.BENCHMARKS)
@@ -55,3 +55,65 @@ def test_not_a_mat_file(tmp_path):
 def test_unknown_benchmark():
     with pytest.raises(mor.MORError, match="build"):
         mor.load_benchmark("nope")
+
+
+# ---------------------------------------------------------------- hostile .mat contents
+# (issue 9: complex entries were cut to their real part and a text dt was ignored)
+_SYSTEM = {"A": -np.eye(2), "B": np.ones((2, 1)), "C": np.ones((1, 2))}
+
+
+def _saved(tmp_path, **changes):
+    path = tmp_path / "system.mat"
+    scipy.io.savemat(path, {**_SYSTEM, **changes})
+    return path
+
+
+@pytest.mark.parametrize("label", ["A", "B", "C", "D"])
+def test_complex_matrices_are_refused_not_cut(tmp_path, label):
+    value = {"A": -np.eye(2) + 0.5j, "B": np.ones((2, 1)) * (1 + 2j),
+             "C": np.ones((1, 2)) * 1j, "D": np.array([[3 - 1j]])}[label]
+    with pytest.raises(mor.PairingError, match=f"{label} holds complex entries"):
+        load_mat_system(_saved(tmp_path, **{label: value}))
+
+
+def test_complex_storage_with_zero_imaginary_part_is_real(tmp_path):
+    sys_ = load_mat_system(_saved(tmp_path, A=-np.eye(2) + 0j))
+    assert sys_.A.dtype == np.float64 and np.array_equal(sys_.A, -np.eye(2))
+
+
+def test_read_mat_arrays_keeps_imaginary_parts(tmp_path):
+    arrays = read_mat_arrays(_saved(tmp_path, extra=np.array([[1.0 + 2.0j]]), text="abc"))
+    assert arrays["extra"][0, 0] == 1.0 + 2.0j
+    assert "text" not in arrays  # text is not parsed as numbers
+
+
+@pytest.mark.parametrize(
+    ("dt", "match"),
+    [
+        ("abc", "dt is text"),
+        ("0.1", "dt is text"),  # never parsed from text
+        ({"x": 1.0}, "dt is a struct"),
+        (np.nan, "dt = \\[nan\\]"),
+        (np.inf, "dt = \\[inf\\]"),
+        (-2.0, "dt = \\[-2.0\\]"),
+        ([0.1, 0.2], "expected one number"),
+        (np.zeros((0, 0)), "empty"),
+        (0.1 + 0.1j, "complex"),
+    ],
+)
+def test_bad_sampling_times_are_refused(tmp_path, dt, match):
+    with pytest.raises(mor.MORError, match=match):
+        load_mat_system(_saved(tmp_path, dt=dt))
+
+
+def test_non_numeric_matrix_is_named(tmp_path):
+    with pytest.raises(mor.StateDimensionError, match="A is text"):
+        load_mat_system(_saved(tmp_path, A="abc"))
+
+
+def test_sampling_time_conventions(tmp_path):
+    # 0: continuous time; -1: MATLAB's unspecified sampling time, python-control's dt=True
+    assert load_mat_system(_saved(tmp_path, dt=0.0)).dt == 0
+    stable_dt = {"A": 0.5 * np.eye(2)}
+    assert load_mat_system(_saved(tmp_path, dt=-1.0, **stable_dt)).dt is True
+    assert load_mat_system(_saved(tmp_path, dt=0.25, **stable_dt)).dt == 0.25

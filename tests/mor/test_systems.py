@@ -242,3 +242,54 @@ def test_impulse_response_of_one_mode():
     s = ModalSystem([0.5], [[2.0]], [[3.0]], [[1.0]], dt=1)
     h = s.impulse_response(5)[:, 0, 0]
     assert np.allclose(h, [1.0, 6.0, 3.0, 1.5, 0.75])
+
+
+# ---------------------------------------------------------------- complex data (issue 9)
+@pytest.mark.parametrize("label", ["A", "B", "C", "D"])
+def test_complex_statespace_is_refused_not_cut(label):
+    # python-control builds real systems only, but its matrices can be replaced afterwards
+    # (and any object with A, B, C, D, dt is accepted): the imaginary part was discarded
+    sys_ = control.ss([[-1.0, 0.5], [-0.5, -1.0]], [[1.0], [0.0]], [[1.0, 0.0]], [[0.0]])
+    setattr(sys_, label, getattr(sys_, label) + 0.25j)
+    with pytest.raises(mor.PairingError, match=f"{label} of the state-space system is complex"):
+        ModalSystem.from_statespace(sys_)
+
+
+def test_statespace_with_zero_imaginary_parts_is_accepted():
+    sys_ = control.ss([[-1.0]], [[1.0]], [[2.0]], [[0.0]])
+    sys_.A = sys_.A + 0j
+    assert ModalSystem.from_statespace(sys_).poles[0] == -1.0
+
+
+LAM, B0, C0 = -0.5 + 2.0j, 1.0 + 1.0j, 2.0 - 1.0j
+
+
+def test_both_members_of_a_pair_with_inferred_pairing_are_refused():
+    # with pair=None each complex unit stands for a conjugate pair: listing the implied
+    # member as well doubled the transfer function
+    with pytest.raises(mor.PairingError, match="units 0 and 1 are complex conjugates"):
+        ModalSystem([LAM, np.conj(LAM)], [[B0], [np.conj(B0)]], [[C0, np.conj(C0)]])
+    # the members in another order, among other units, and conjugate only to round-off
+    # (as modal data from an eigen-decomposition are)
+    wobble = 1 + 1e-13
+    with pytest.raises(mor.PairingError, match="units 1 and 3"):
+        ModalSystem([-1.0, np.conj(LAM) * wobble, -3.0 + 1j, LAM],
+                    [[1.0], [np.conj(B0)], [1.0], [B0 * wobble]],
+                    [[1.0, np.conj(C0), 1.0j, C0]])
+
+
+def test_one_member_per_pair_is_the_real_transfer_function():
+    one = ModalSystem([LAM], [[B0]], [[C0]])
+    omega = np.array([0.0, 0.7, 2.0, 9.0])
+    reference = C0 * B0 / (1j * omega - LAM) + np.conj(C0 * B0) / (1j * omega - np.conj(LAM))
+    np.testing.assert_allclose(one.frequency_response(omega)[0, 0], reference, rtol=1e-14)
+    # an explicit pairing may list two separate pair units, even conjugate ones
+    two = ModalSystem([LAM, np.conj(LAM)], [[B0], [np.conj(B0)]], [[C0, np.conj(C0)]],
+                      pair=[True, True])
+    np.testing.assert_allclose(two.frequency_response(omega), 2 * one.frequency_response(omega),
+                               rtol=1e-14)
+
+
+def test_conjugate_poles_with_unrelated_residues_are_two_pair_units():
+    s = ModalSystem([LAM, np.conj(LAM)], [[B0], [3.0]], [[C0, 1.0 + 1j]])
+    assert list(s.pair) == [True, True]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jax
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from ssm_bridge import (
     random_variables,
     save_checkpoint,
 )
+from ssm_bridge.errors import ChecksumMismatchError, ChecksumMismatchWarning
 
 CONFIG = S5Config(d_model=4, n_layers=2, state_sizes=(5, 3), d_input=2, n_classes=3,
                   bidirectional=True)
@@ -116,3 +119,109 @@ def test_load_checks_the_tree_against_the_config(tmp_path):
     other = S5Config(d_model=4, n_layers=2, state_sizes=(5, 3), d_input=2, n_classes=3)
     with pytest.raises(LayoutError, match="bidirectional=True"):
         load_checkpoint(path, config=other)
+
+
+# --------------------------------------------------------------------------- checksums
+def _flip_a_weight_byte(path, variables):
+    """Flip one bit inside the raw bytes of a parameter array (the msgpack still parses)."""
+    leaf = np.asarray(variables["params"]["decoder"]["kernel"])
+    blob = bytearray(path.read_bytes())
+    start = bytes(blob).find(leaf.tobytes())
+    assert start > 0, "the decoder kernel's bytes are stored verbatim"
+    blob[start + 5] ^= 0x10
+    path.write_bytes(bytes(blob))
+
+
+def test_metadata_records_checksums_and_the_given_fields(tmp_path):
+    from ssm_bridge.checkpoint import checkpoint_checksums, read_metadata
+
+    variables = random_variables(CONFIG, seed=5)
+    meta = {"task": "digits", "data_seed": 3, "test_accuracy": 0.5}
+    path = save_checkpoint(tmp_path / "m.msgpack", variables, CONFIG, metadata=meta)
+    stored = read_metadata(path)
+    assert {k: stored[k] for k in meta} == meta
+    sums = stored["checksums"]
+    assert sums["algorithm"] == "sha256" and sums["plan"] is None
+    assert sums == checkpoint_checksums(path)
+    assert load_checkpoint(path).metadata == stored
+    # re-indenting the config is not a change of the model
+    config_path = tmp_path / "m.config.json"
+    config_path.write_text(json.dumps(json.loads(config_path.read_text()), indent=4))
+    assert load_checkpoint(path).config == CONFIG
+
+
+def test_a_flipped_byte_is_refused_or_loud_with_verify_false(tmp_path):
+    variables = random_variables(CONFIG, seed=6)
+    path = save_checkpoint(tmp_path / "m.msgpack", variables, CONFIG)
+    _flip_a_weight_byte(path, variables)
+    with pytest.raises(ChecksumMismatchError, match=r"the weights changed.*verify=False"):
+        load_checkpoint(path)
+    with pytest.warns(ChecksumMismatchWarning, match="the weights changed"):
+        loaded = load_checkpoint(path, verify=False)
+    changed = np.asarray(loaded.variables["params"]["decoder"]["kernel"])
+    original = np.asarray(variables["params"]["decoder"]["kernel"])
+    assert np.sum(changed != original) == 1  # the flipped value really was loaded
+
+
+@pytest.mark.parametrize("name", ["m.msgpack", "m_dir"])
+@pytest.mark.parametrize("field, value", [("conj_sym", False), ("discretization", "bilinear")])
+def test_an_edited_config_is_refused(tmp_path, name, field, value):
+    path = save_checkpoint(tmp_path / name, random_variables(CONFIG, seed=7), CONFIG)
+    config_path = path / "config.json" if path.is_dir() else tmp_path / "m.config.json"
+    data = json.loads(config_path.read_text())
+    data[field] = value
+    config_path.write_text(json.dumps(data, indent=1))
+    with pytest.raises(ChecksumMismatchError, match="the config changed"):
+        load_checkpoint(path)
+    with pytest.warns(ChecksumMismatchWarning):
+        assert getattr(load_checkpoint(path, verify=False).config, field) == value
+    # a config the caller passes is the caller's choice; the weights are still checked
+    assert load_checkpoint(path, config=CONFIG).config == CONFIG
+
+
+def test_orbax_weights_are_checksummed_file_by_file(tmp_path):
+    path = save_checkpoint(tmp_path / "d", random_variables(CONFIG, seed=8), CONFIG)
+    marker = path / "state" / "commit_success.txt"
+    assert marker.is_file()
+    marker.write_text(marker.read_text() + " ")  # orbax does not read it; the checksum does
+    with pytest.raises(ChecksumMismatchError, match="the weights changed"):
+        load_checkpoint(path)
+    with pytest.warns(ChecksumMismatchWarning):
+        load_checkpoint(path, verify=False)
+
+
+def test_a_changed_missing_or_added_plan_is_refused(tmp_path):
+    variables = random_variables(CONFIG, seed=9)
+    plan = mor.prune(extract(variables, CONFIG), "aire", 0.5)
+    masked, _ = apply(variables, CONFIG, plan, mode="mask")
+    path = save_checkpoint(tmp_path / "m.msgpack", masked, CONFIG, plan=plan)
+    plan_path = tmp_path / "m.plan.json"
+    text = plan_path.read_text()
+    plan_path.write_text(text.replace('"aire"', '"last"'))
+    with pytest.raises(ChecksumMismatchError, match="the plan changed"):
+        load_checkpoint(path)
+    plan_path.unlink()
+    with pytest.raises(ChecksumMismatchError, match="the plan file is missing"):
+        load_checkpoint(path)
+    plain = save_checkpoint(tmp_path / "p.msgpack", variables, CONFIG)
+    (tmp_path / "p.plan.json").write_text(text)
+    with pytest.raises(ChecksumMismatchError, match="a plan file was added"):
+        load_checkpoint(plain)
+
+
+def test_checkpoints_without_recorded_checksums_load_unverified(tmp_path):
+    variables = random_variables(CONFIG, seed=10)
+    path = save_checkpoint(tmp_path / "m.msgpack", variables, CONFIG)
+    (tmp_path / "m.meta.json").write_text(json.dumps({"task": "digits"}))
+    _flip_a_weight_byte(path, variables)
+    assert load_checkpoint(path).metadata == {"task": "digits"}
+
+
+@pytest.mark.parametrize("name", ["s5_digits", "s5_mnist1d", "s4d_digits"])
+def test_bundled_metadata_records_the_checksums_of_the_bundled_files(name):
+    from ssm_bridge.bundled import bundled_checkpoint_path, bundled_metadata
+    from ssm_bridge.checkpoint import checkpoint_checksums
+
+    recorded = bundled_metadata(name)["checksums"]
+    assert recorded == checkpoint_checksums(bundled_checkpoint_path(name))
+    assert recorded["plan"] is None

@@ -113,9 +113,10 @@ def test_compare_accuracy_equals_apply_mask_and_evaluate(compared, ckpt, data, m
 def test_compare_table1_and_skipped_methods(compared):
     out, result = compared
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert "balanced_truncation" in saved["skipped_methods"]
-    assert "balanced_truncation" not in saved["methods"]
-    assert set(saved["methods"]) == set(sb.SWEEP_METHODS)
+    # issue 12: balanced truncation keeps the S5 structure and is swept like the others
+    assert saved["skipped_methods"] == {}
+    assert set(saved["methods"]) == set(mor.METHODS)
+    assert saved["certificates"]["balanced_truncation"]["kind"] == "balanced"
     for m in saved["methods"]:
         expected = largest_ratio_within(saved["ratios"], saved["accuracy"][m],
                                         saved["full"]["accuracy"])
@@ -186,11 +187,17 @@ def test_existing_output_is_refused_unless_force(ckpt, tmp_path):
         pl.prune_checkpoint(ckpt, "aire", 0.5, out)
     with pytest.raises(pl.OutputExistsError, match="--force"):
         pl.compare_checkpoint(ckpt, out, ratios=[0, 1])
+    # --force replaces only a folder mor wrote (issue 9): this one has no marker
+    with pytest.raises(pl.OutputExistsError, match="mor-output"):
+        pl.prune_checkpoint(ckpt, "last", 0.25, out, force=True)
     assert _listing(tmp_path) == ["out", "out/keep.txt"]
-    result = pl.prune_checkpoint(ckpt, "last", 0.25, out, force=True)
-    assert not (out / "keep.txt").exists() and (out / "model.msgpack").is_file()
+    pl.prune_checkpoint(ckpt, "aire", 0.5, tmp_path / "ours")
+    (tmp_path / "ours" / "stale.txt").write_text("old")
+    result = pl.prune_checkpoint(ckpt, "last", 0.25, tmp_path / "ours", force=True)
+    assert not (tmp_path / "ours" / "stale.txt").exists()
+    assert (tmp_path / "ours" / "model.msgpack").is_file()
     assert result.plan.method == "last"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours", "out"]  # no temp left
 
 
 @pytest.mark.parametrize("method", ["nope", "AIRE", ""])
@@ -215,13 +222,21 @@ def test_prune_ratio_outside_unit_interval(ckpt, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_balanced_truncation_cannot_prune_a_network(ckpt, tmp_path):
-    with pytest.raises(pl.PipelineError, match="basis"):
-        pl.prune_checkpoint(ckpt, "balanced_truncation", 0.5, tmp_path / "o")
-    with pytest.raises(pl.PipelineError, match="no method to sweep"):
-        pl.compare_checkpoint(ckpt, tmp_path / "o", methods=["balanced_truncation"],
+def test_balanced_truncation_prunes_a_network(ckpt, data, tmp_path):
+    """Issue 12 replaced the refusal: the pruned checkpoint is the balanced-truncated model
+    (re-diagonalised, same D), its accuracy is the report's, its certificates hold."""
+    result = pl.prune_checkpoint(ckpt, "balanced_truncation", 0.5, tmp_path / "o")
+    assert result.plan.kind == "balanced" and result.plan.kept_counts == (6, 4)
+    small = sb.load_checkpoint(result.checkpoint_path)
+    assert small.config.state_sizes == result.state_sizes_after
+    direct = sb.evaluate(small.variables, small.config, data.x_test, data.y_test)
+    assert direct.accuracy == pytest.approx(result.accuracy_after, abs=1e-12)
+    assert result.certificate.all_valid_bounds_hold
+    # a report needs a modal method for its per-unit figures; refused before any work
+    with pytest.raises(pl.PipelineError, match="modal method"):
+        pl.compare_checkpoint(ckpt, tmp_path / "c", methods=["balanced_truncation"],
                               ratios=[0.5])
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
 
 
 def test_wrong_kind_of_checkpoint(tmp_path):

@@ -186,7 +186,7 @@ def test_save_run_is_atomic_and_refuses_existing(trivial_run, tmp_path, monkeypa
     out = tmp_path / "run"
     save_run(trivial_run, out)
     assert sorted(p.name for p in out.iterdir()) == [
-        "model.config.json", "model.meta.json", "model.msgpack"]
+        ".mor-output.json", "model.config.json", "model.meta.json", "model.msgpack"]
     meta = json.loads((out / "model.meta.json").read_text())
     for key in ("task", "task_options", "seed", "preset", "test_accuracy", "wall_time_s",
                 "model", "history"):

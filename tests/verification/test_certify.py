@@ -114,3 +114,84 @@ def test_verification_never_imports_jax():
             "mor_cli.verify; print(any(m.split('.')[0] in ('jax', 'flax') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- norms at any scale (issue 9)
+def test_tiny_gains_are_certified_not_reported_as_zero():
+    # ‖C_0‖·‖B_0‖ = 1e20 · 1e-170: np.linalg.norm(1e-170) underflowed to 0, the error was
+    # reported as exactly 0 and every bound as holding.  True error: 1e-150/(z − 0.5).
+    s = mor.ModalSystem([0.5, 0.2], [[1e-170], [1.0]], [[1e20, 3.0]], dt=1)
+    layer = certify(s, mor.KeepPlan("manual", ((1,),), (2,))).layers[0]
+    assert layer.exact_hinf == pytest.approx(1e-150 / 0.5, rel=1e-9, abs=0)
+    assert layer.exact_h2 == pytest.approx(1e-150 / (1 - 0.25) ** 0.5, rel=1e-9, abs=0)
+    for b in layer.bounds:
+        exact = layer.exact_hinf if b.norm == "hinf" else layer.exact_h2
+        if b.valid:
+            assert b.holds is True and b.value >= exact * (1 - 1e-9) > 0
+    assert layer.bound("modal_triangle").value == pytest.approx(2e-150, rel=1e-12, abs=0)
+
+
+def test_units_scaled_in_opposite_directions():
+    # unit 0: B = 1, C = 1e-200; unit 1: B = 1e-200, C = 1 — each gain 1e-200, which no
+    # single scaling of B and C brings to unit size: units are balanced one by one
+    s = mor.ModalSystem([0.5, -0.25, 0.1], [[1.0], [1e-200], [1.0]], [[1e-200, 1.0, 3.0]],
+                        dt=1)
+    layer = certify(s, mor.KeepPlan("manual", ((2,),), (3,))).layers[0]
+    reference = mor.hinf_norm(mor.ModalSystem([0.5, -0.25], [[1.0], [1.0]], [[1.0, 1.0]], dt=1))
+    assert layer.exact_hinf == pytest.approx(1e-200 * reference, rel=1e-9, abs=0)
+    triangle = layer.bound("modal_triangle").value
+    assert triangle == pytest.approx(1e-200 * (2 + 1 / 0.75), rel=1e-12, abs=0)
+    assert layer.bound("modal_triangle").holds and layer.bound("aire_eq19").holds
+
+
+@pytest.mark.parametrize("gain", [1e-170, 1e170])
+def test_errors_beyond_float64_range_are_checked_at_unit_scale(gain):
+    # ‖G − G_r‖ = gain² is not a float64; holds is decided on the error scaled to unit size
+    s = mor.ModalSystem([0.5, 0.2, 0.1], [[gain], [gain], [1.0]], [[gain, gain, 3.0]], dt=1)
+    report = certify(s, mor.KeepPlan("manual", ((2,),), (3,)))
+    layer = report.layers[0]
+    assert report.all_valid_bounds_hold is True
+    assert any("outside float64's range" in note for note in layer.notes)
+
+
+def test_h2_error_beyond_resolution_is_unknown_not_holding():
+    # the pruned modes cancel to 5e-14 of their size: H2 is not resolved, so the H2 bound
+    # must not hold (the H∞ norm of the same error is, by the modal method)
+    b = -1.0 - 1e-13
+    s = mor.ModalSystem([-1.0, b, -3.0], [[1.0], [1.0], [1.0]], [[1.0, -1.0, 1.0]])
+    layer = certify(s, mor.KeepPlan("manual", ((2,),), (3,))).layers[0]
+    assert layer.exact_h2 is None and "the modes cancel" in layer.h2_reason
+    assert layer.bound("h2_triangle").holds is None
+    # ‖G‖∞ = d/(1 + d) at ω = 0, d = −1 − b; the modal method evaluates G to about 1e-16
+    # times the triangle bound 2, i.e. 2e-3 of this value
+    d = -1.0 - b
+    assert layer.exact_hinf == pytest.approx(d / (1 + d), rel=5e-3, abs=0)
+
+
+def test_h2_error_of_nearly_cancelling_modes_is_computed():
+    # ‖G − G_r‖₂ = 5.2e-11 (closed form without cancellation): it was clamped to 0
+    a, b = 1.0, 1.0 + 1.04e-10
+    s = mor.ModalSystem([-a, -b, -3.0], [[1.0], [1.0], [1.0]], [[1.0, -1.0, 1.0]])
+    layer = certify(s, mor.KeepPlan("manual", ((2,),), (3,))).layers[0]
+    reference = (b - a) / (2 * a * b * (a + b)) ** 0.5
+    assert layer.exact_h2 == pytest.approx(reference, rel=1e-4, abs=0)
+
+
+def test_norm_computed_as_zero_for_a_nonzero_error_is_unknown(monkeypatch):
+    import verification.certificates as cert
+
+    monkeypatch.setattr(cert, "hinf_norm", lambda *args, **kwargs: 0.0)
+    s = mor.ModalSystem([0.5, 0.2], [[1.0], [1.0]], [[1.0, 3.0]], dt=1)
+    report = certify(s, mor.KeepPlan("manual", ((0,),), (2,)))
+    layer = report.layers[0]
+    assert layer.exact_hinf is None and "computed as 0" in layer.hinf_reason
+    assert all(b.holds is None for b in layer.bounds if b.norm == "hinf" and b.value)
+    assert report.all_valid_bounds_hold is None
+
+
+def test_silent_units_give_an_exactly_zero_error():
+    # a pair unit on the real axis with an imaginary residue: 2·Re(c b)/(z − a) = 0
+    s = mor.ModalSystem([0.5, 0.2], [[1j], [1.0]], [[1.0, 3.0]], dt=1, pair=[True, False])
+    layer = certify(s, mor.KeepPlan("manual", ((1,),), (2,))).layers[0]
+    assert layer.exact_hinf == 0.0 and layer.exact_h2 == 0.0
+    assert all(b.holds for b in layer.bounds if b.valid)

@@ -22,6 +22,7 @@ import shlex
 import signal
 import sys
 import threading
+import warnings
 from typing import NoReturn
 
 __all__ = ["ArgumentParser", "build_parser", "describe_os_error", "main", "show_defaults"]
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _run(argv)
+    warnings.formatwarning = _one_line_warning
     interrupts = _Interrupts()
     if threading.current_thread() is not threading.main_thread():
         return _run(None)
@@ -204,6 +206,11 @@ def _interrupted(command: str, on_interrupt) -> int:
         on_interrupt()
     print(f"{command}: interrupted (Ctrl-C); no partial output was left", file=sys.stderr)
     return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings of the ``mor`` program as one line each, without the source line."""
+    return f"mor: {category.__name__}: {message}\n"
 
 
 def _run(argv: list[str] | None, on_interrupt=None) -> int:

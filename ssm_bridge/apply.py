@@ -27,11 +27,11 @@ from mor.plan import KeepPlan
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import ConfigError
 from ssm_bridge.layout import (
+    copied_variables,
     join_variables,
-    layer_path,
+    layer_node,
     output_column_mask,
     output_names,
-    split_variables,
     validate_tree,
 )
 
@@ -78,11 +78,6 @@ def plan_masks(plan: KeepPlan, config: StackConfig) -> list[np.ndarray]:
         masks.append(m)
     return masks
 
-
-def _copy_tree(tree: Any) -> Any:
-    if isinstance(tree, Mapping):
-        return {k: _copy_tree(v) for k, v in tree.items()}
-    return np.array(tree, copy=True)
 
 
 def _mask_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> dict:
@@ -181,14 +176,10 @@ def apply(
         return apply_balanced(tree, config, plan, calibration)
     validate_tree(tree, config)
     masks = plan_masks(plan, config)
-    params, batch_stats, wrapped = split_variables(tree)
-    params = _copy_tree(params)
-    batch_stats = None if batch_stats is None else _copy_tree(batch_stats)
+    params, batch_stats, wrapped = copied_variables(tree)
     sizes = []
     for layer, mask in enumerate(masks):
-        node = params
-        for key in layer_path(layer):
-            node = node[key]
+        node = layer_node(params, layer)
         if mode == "mask":
             node["seq"] = _mask_seq(node["seq"], mask, config)
             sizes.append(config.state_sizes[layer])

@@ -42,11 +42,11 @@ from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import UnrepresentableLayerError
 from ssm_bridge.extract import CLIP_MAX, continuous_layer_parameters, extract
 from ssm_bridge.layout import (
+    copied_variables,
     join_variables,
-    layer_path,
+    layer_node,
     output_names,
     seq_params,
-    split_variables,
     validate_tree,
 )
 
@@ -279,11 +279,6 @@ def _s4d_seq(seq, config, layer, reduced) -> tuple[dict, int]:
 
 
 # ---------------------------------------------------------------------- the tree
-def _copy_tree(tree: Any) -> Any:
-    if isinstance(tree, Mapping):
-        return {k: _copy_tree(v) for k, v in tree.items()}
-    return np.array(tree, copy=True)
-
 
 def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: KeepPlan,
                    calibration: Any = None) -> tuple[dict, StackConfig]:
@@ -311,14 +306,10 @@ def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: KeepPlan,
             "make the plan from this model (ssm_bridge.extract + mor.prune)"
         )
     reduced = reduced_layers(systems, plan, calibration)
-    params, batch_stats, wrapped = split_variables(tree)
-    params = _copy_tree(params)
-    batch_stats = None if batch_stats is None else _copy_tree(batch_stats)
+    params, batch_stats, wrapped = copied_variables(tree)
     sizes = []
     for layer, sys_r in enumerate(reduced):
-        node = params
-        for key in layer_path(layer):
-            node = node[key]
+        node = layer_node(params, layer)
         node["seq"], size = seq_from_system(seq_params(params, layer), config, layer, sys_r)
         sizes.append(size)
     new_config = config.with_state_sizes(sizes)

@@ -57,9 +57,11 @@ from ssm_bridge.errors import ConfigError, LayoutError, NonFiniteParameterError
 __all__ = [
     "SEQ_NAMES",
     "config_from_tree",
+    "copied_variables",
     "expected_seq_shapes",
     "infer_config_fields",
     "join_variables",
+    "layer_node",
     "layer_path",
     "output_names",
     "output_pairs",
@@ -172,6 +174,27 @@ def expected_dense_shapes(config: StackConfig) -> dict[tuple[str, ...], tuple[in
             out[(*base, name, "kernel")] = (H, H)
             out[(*base, name, "bias")] = (H,)
     return out
+
+
+def _copy_tree(tree: Any) -> Any:
+    if isinstance(tree, Mapping):
+        return {k: _copy_tree(v) for k, v in tree.items()}
+    return np.array(tree, copy=True)
+
+
+def copied_variables(tree: Mapping[str, Any]) -> tuple[dict, dict | None, bool]:
+    """:func:`split_variables` on a deep copy: ``(params, batch_stats, wrapped)`` to edit."""
+    params, batch_stats, wrapped = split_variables(tree)
+    return (_copy_tree(params), None if batch_stats is None else _copy_tree(batch_stats),
+            wrapped)
+
+
+def layer_node(params: dict, layer: int) -> dict:
+    """The parameter dict of ``layer`` (the node holding its ``"seq"``), for editing."""
+    node = params
+    for key in layer_path(layer):
+        node = node[key]
+    return node
 
 
 def split_variables(tree: Mapping[str, Any]) -> tuple[dict, dict | None, bool]:

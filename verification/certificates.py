@@ -682,20 +682,9 @@ def certify(
     if isinstance(systems, ModalSystem):
         systems = [systems]
     systems = list(systems)
-    if not systems:
-        raise CertificateError("no systems given; pass a ModalSystem or a list of them")
-    for i, s in enumerate(systems):
-        if not isinstance(s, ModalSystem):
-            raise CertificateError(
-                f"layer {i} is a {type(s).__name__}; expected mor.ModalSystem (convert a "
-                "StateSpace with ModalSystem.from_statespace)"
-            )
     if not isinstance(plan, KeepPlan):
         raise CertificateError(f"plan is a {type(plan).__name__}; expected mor.KeepPlan")
-    if not (0 < tol < 1) or not (0 <= rtol < 1):
-        raise CertificateError(
-            f"tol = {tol!r}, rtol = {rtol!r}; expected 0 < tol < 1 and 0 ≤ rtol < 1"
-        )
+    _check_arguments(systems, tol, rtol)
     plan.check_fits(systems)
     layers = []
     calibrated = plan.kind == "balanced" and plan.method == "balanced_truncation_calibrated"
@@ -844,8 +833,8 @@ def certify_many(
     return [reports[k] for k in range(len(plans))]
 
 
-def _check_many(systems: list, plans: list[KeepPlan], tol: float, rtol: float) -> None:
-    """The checks of :func:`certify`, for every plan."""
+def _check_arguments(systems: list, tol: float, rtol: float) -> None:
+    """Layers that are modal systems, and tolerances in range (:func:`certify`'s checks)."""
     if not systems:
         raise CertificateError("no systems given; pass a ModalSystem or a list of them")
     for i, s in enumerate(systems):
@@ -858,6 +847,11 @@ def _check_many(systems: list, plans: list[KeepPlan], tol: float, rtol: float) -
         raise CertificateError(
             f"tol = {tol!r}, rtol = {rtol!r}; expected 0 < tol < 1 and 0 ≤ rtol < 1"
         )
+
+
+def _check_many(systems: list, plans: list[KeepPlan], tol: float, rtol: float) -> None:
+    """The checks of :func:`certify`, for every plan."""
+    _check_arguments(systems, tol, rtol)
     for plan in plans:
         plan.check_fits(systems)
 

@@ -75,7 +75,8 @@ def main() -> None:
     import numpy as np
 
     import mor
-    from verification import certify, certify_many, error_system
+    from mor.truncation import error_system
+    from verification import certify, certify_many
 
     print(_env.load_line())
     stack = s5_stack(np.random.default_rng(0))

@@ -44,7 +44,6 @@ import contextlib
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -58,11 +57,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import official_s5_baseline as official
+from gpu_summary import quartiles, speedup
 
 import mor
 from ssm_bridge import S5Config, apply, extract, scan
+from ssm_bridge.evaluate import time_forward
 from ssm_bridge.models import make_model
-from ssm_bridge.scan import METHODS, check_method
+from ssm_bridge.scan import SCAN_ALGORITHMS, check_method
 
 # name: sequence length L, d_model H, stored P (conj_sym halves ssm_size_base), layers,
 # input width (LRA: pixels 1; IMDB byte-level tokens one-hot), classes, paper batch.
@@ -171,39 +172,11 @@ def official_tree(variables):
 def call_times(calls: dict, repeats: int) -> dict:
     """Wall times of each ``fn(*args)`` in ``calls`` (a list per key); compile excluded.
 
-    The calls are timed round-robin (one of each, ``repeats`` times), so that a change of
-    machine load during the run hits all of them alike.
+    The calls are timed round-robin (one of each, ``repeats`` times,
+    :func:`ssm_bridge.evaluate.time_forward`), so that a change of machine load during the
+    run hits all of them alike.
     """
-    for fn, args in calls.values():
-        jax.block_until_ready(fn(*args))  # compile + warm-up, excluded
-    times = {key: [] for key in calls}
-    for _ in range(repeats):
-        for key, (fn, args) in calls.items():
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            times[key].append(time.perf_counter() - t0)
-    return times
-
-
-def median_times(calls: dict, repeats: int) -> dict:
-    """Median wall time of each call (see :func:`call_times`)."""
-    return {key: statistics.median(v) for key, v in call_times(calls, repeats).items()}
-
-
-def quartiles(times: list[float]) -> tuple[float, float, float]:
-    """(first quartile, median, third quartile) of the call times."""
-    if len(times) < 2:
-        return times[0], times[0], times[0]
-    q1, q2, q3 = statistics.quantiles(times, n=4, method="inclusive")
-    return q1, q2, q3
-
-
-def speedup(base: list[float], other: list[float]) -> str:
-    """'2.31×' (ratio of medians), or '≈ 1.05×' when the interquartile ranges overlap."""
-    b1, b2, b3 = quartiles(base)
-    o1, o2, o3 = quartiles(other)
-    real = b1 > o3 or b3 < o1
-    return f"{b2 / o2:.2f}×" if real else f"≈ {b2 / o2:.2f}×"
+    return dict(zip(calls, time_forward(list(calls.values()), repeats=repeats), strict=True))
 
 
 def spread_ms(times: list[float]) -> str:
@@ -366,7 +339,7 @@ def main(argv=None) -> int:
     p.add_argument("--paper-batch", action="store_true", help="use the papers' batch sizes")
     p.add_argument("--length", type=int, default=None, help="cap the sequence length")
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--method", default="auto", choices=[*METHODS, "auto"],
+    p.add_argument("--method", default="auto", choices=[*SCAN_ALGORITHMS, "auto"],
                    help="recurrence kernel of our model (ssm_bridge.scan)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--official-pruned", action="store_true",

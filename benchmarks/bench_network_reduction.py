@@ -25,9 +25,9 @@ import warnings
 import numpy as np
 
 from ssm_bridge import apply, evaluate, extract, sweep
-from ssm_bridge import pipeline as pl
 from ssm_bridge.budgets import choose_ratio, training_splits
 from ssm_bridge.calibration import calibrate, make_plan
+from ssm_bridge.jobs import resolve_checkpoint
 
 METHODS = ("aire", "last", "global_magnitude", "uniform_magnitude", "balanced_truncation",
            "aire_calibrated", "balanced_truncation_calibrated")
@@ -36,7 +36,7 @@ GRID = (0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
 def run(name: str, points: float, grid: bool) -> None:
-    res = pl.resolve_checkpoint(name)
+    res = resolve_checkpoint(name)
     v, cfg = res.variables, res.config
     systems = extract(v, cfg)
     val, cal_split = training_splits(res.metadata, res.task, None)

@@ -16,6 +16,7 @@ import sys
 
 
 def quartiles(times: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile) of the call times."""
     if len(times) < 2:
         return times[0], times[0], times[0]
     q1, q2, q3 = statistics.quantiles(times, n=4, method="inclusive")
@@ -23,6 +24,7 @@ def quartiles(times: list[float]) -> tuple[float, float, float]:
 
 
 def speedup(base: list[float], other: list[float]) -> str:
+    """'2.31×' (ratio of medians), or '≈ 1.05×' when the interquartile ranges overlap."""
     b1, b2, b3 = quartiles(base)
     o1, o2, o3 = quartiles(other)
     real = b1 > o3 or b3 < o1

@@ -8,8 +8,8 @@ slycot only: importing ``mor`` never imports JAX.
 
 from mor import scores
 from mor.after_update import after_update_balanced_truncation
-from mor.benchmarks import BENCHMARKS, load_benchmark, load_mat_system
 from mor.exceptions import (
+    ArgumentError,
     EmptySystemError,
     IllConditionedEigenbasisError,
     IllConditionedEigenbasisWarning,
@@ -25,17 +25,25 @@ from mor.exceptions import (
     UnstableSystemError,
 )
 from mor.norms import h2_norm, hankel_singular_values, hinf_norm
-from mor.plan import KeepPlan
+from mor.plan import BalancedPlan, KeepPlan, load_plan
 from mor.reduction import REDUCE_METHODS, ReductionInfo, Reductor, error_bounds, reduce
 from mor.selection import METHODS, kept_count, prune
-from mor.system_io import load_system, save_system
+from mor.slicot import BENCHMARKS, load_benchmark
+from mor.system_io import load_mat_system, load_stack, load_system, save_stack, save_system
 from mor.systems import ModalSystem
-from mor.truncation import balanced_singular_perturbation, balanced_truncation, modal_truncation
+from mor.truncation import (
+    balanced_singular_perturbation,
+    balanced_truncation,
+    error_system,
+    modal_truncation,
+)
 
 __all__ = [
     "BENCHMARKS",
     "METHODS",
     "REDUCE_METHODS",
+    "ArgumentError",
+    "BalancedPlan",
     "EmptySystemError",
     "IllConditionedEigenbasisError",
     "IllConditionedEigenbasisWarning",
@@ -57,16 +65,20 @@ __all__ = [
     "balanced_singular_perturbation",
     "balanced_truncation",
     "error_bounds",
+    "error_system",
     "h2_norm",
     "hankel_singular_values",
     "hinf_norm",
     "kept_count",
     "load_benchmark",
     "load_mat_system",
+    "load_plan",
+    "load_stack",
     "load_system",
     "modal_truncation",
     "prune",
     "reduce",
+    "save_stack",
     "save_system",
     "scores",
 ]

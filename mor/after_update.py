@@ -50,7 +50,6 @@ import scipy.linalg
 from mor.exceptions import (
     IllConditionedEigenbasisError,
     IllConditionedEigenbasisWarning,
-    RatioError,
     StateDimensionError,
 )
 from mor.norms import _cholesky_factor
@@ -64,7 +63,6 @@ __all__ = [
     "after_update_hankel_singular_values",
     "decoupled_blocks",
     "error_bound_factor",
-    "order_for_tolerance",
     "reduction_error",
 ]
 
@@ -181,9 +179,10 @@ def _stacked_real_triple(sys: ModalSystem) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _balance_block(sys: ModalSystem, block: Block, lc: np.ndarray | None = None,
                    ) -> _BalancedBlock:
-    """Gramian factors (SLICOT SB03OD) and Hankel singular values of one stable block.
+    """Gramian factors and Hankel singular values of one stable block.
 
-    ``lc`` replaces the controllability factor (a calibrated, empirical Gramian).
+    Factors by :func:`mor.norms._cholesky_factor`; ``lc`` replaces the controllability
+    factor (a calibrated, empirical Gramian).
     """
     bsys = _block_system(sys, block)
     A, B, C = _stacked_real_triple(bsys)
@@ -231,10 +230,10 @@ def _diagonalise(A: np.ndarray, B: np.ndarray, C: np.ndarray, *, name: str | Non
     ``Im λ > 0`` is kept as a pair unit (``c b/(z − λ) + conj``), real eigenvalues are real
     units.  C may be the stacked ``[C; C_b]``.
     """
-    eigvals, V = np.linalg.eig(A)
-    cond = np.linalg.cond(V)
     where = f"{name}: " if name else ""
-    if not np.isfinite(cond) or cond > MAX_CONDITION:
+    eigvals, V = np.linalg.eig(A)
+    cond = float(np.linalg.cond(V))
+    if not cond <= MAX_CONDITION:  # NaN and inf included
         raise IllConditionedEigenbasisError(
             f"{where}the balanced-truncated layer's state matrix has an eigenvector matrix of "
             f"condition number {cond:.3g} (limit {MAX_CONDITION:.3g}): it is defective or nearly "
@@ -366,14 +365,17 @@ def _factors(stable: ModalSystem | None, blocks: Sequence[_BalancedBlock]) -> li
     return [error_bound_factor(bidi, max(b.block.inputs.size, 1)) for b in blocks]
 
 
-def after_update_hankel_singular_values(sys: ModalSystem) -> np.ndarray:
+def after_update_hankel_singular_values(
+    sys: ModalSystem, *, controllability_factors: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
     """Hankel singular values of the stored triple (Λ, B, [C; C_b]), descending.
 
     For an after-update layer these are the values of ``H(z) = C(zI − Λ)⁻¹B̄``; the stable
     part only (unstable units are kept whole by the reduction).  A layer of decoupled
     blocks has the union of its blocks' values.  Shape (stable nstates,).
+    ``controllability_factors`` as :func:`after_update_balanced_truncation` (calibrated).
     """
-    _, blocks = _stable_blocks(sys)
+    _, blocks = _stable_blocks(sys, controllability_factors)
     values = np.concatenate([b.hsv for b in blocks]) if blocks else np.zeros(0)
     return np.sort(values)[::-1]
 
@@ -395,22 +397,6 @@ def after_update_error_bounds(sys: ModalSystem) -> np.ndarray:
     for r in range(nu, sys.nstates + 1):
         out[r] = _bound(hsv, _block_orders(hsv, r - nu), factors)
     return out
-
-
-def order_for_tolerance(sys: ModalSystem, tol: float) -> int:
-    """The smallest order (≥ 1) whose certified H∞ error is ≤ ``tol`` (pyMOR's ``reduce(tol=)``).
-
-    Raises
-    ------
-    RatioError
-        ``tol`` is not a positive finite number.
-    """
-    if not isinstance(tol, int | float) or isinstance(tol, bool) or not (
-            math.isfinite(tol) and tol > 0):
-        raise RatioError(f"tol = {tol!r}; expected a positive finite number (an H∞ error)")
-    bounds = after_update_error_bounds(sys)
-    ok = np.flatnonzero(bounds[1:] <= tol)
-    return int(ok[0]) + 1 if ok.size else sys.nstates
 
 
 def after_update_balanced_truncation(

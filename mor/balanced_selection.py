@@ -1,20 +1,26 @@
-"""Balanced-truncation plans over a stack of layers: per-layer orders from Hankel values.
+"""Balanced truncation of a stack of layers: a reductor per layer, a BalancedPlan per stack.
 
-A balanced plan (``KeepPlan.kind == "balanced"``) keeps, in layer l, the leading
-``len(keep[l])`` balanced states (real states).  The orders are chosen by one of:
+:class:`LayerReductor` reduces one layer the pyMOR way (``BTReductor(fom)``): the Hankel
+singular values and the certified H∞ error of every order are computed once
+(:meth:`~LayerReductor.error_bounds`), so ``reduce(tol=…)`` is one call.  Layers that read
+their output after the update (S5/S4D, ``output_after_update``) are reduced by the
+structure-preserving truncation of :mod:`mor.after_update` and ranked by the Hankel singular
+values of their after-update triple; other layers by textbook balanced truncation of their
+standard form.  With calibration moments (:mod:`mor.calibrated`) the controllability Gramian
+is the empirical one and there is no a-priori bound.  A layer's unstable part is kept whole
+on top of its order.
+
+:func:`balanced_plan` chooses one order per layer (real states) by one of
 
 - ``ratio`` p: the same fraction in every layer, ``max(1, n_l − round(p·n_l))`` states;
 - ``threshold`` τ: the layer-adaptive rule of AIRE / LAST applied to Hankel singular
   values — per layer, sort σ descending and prefix-normalise, ``s_i = σ_i / Σ_{j≤i} σ_j``
   (aire-prune eq. 11); keep the states with ``s_i ≥ τ`` (each layer's first always);
 - ``budget``: per layer, the order;
-- ``tol`` ε: per layer, the smallest order whose certified H∞ error is ≤ ε (the error-budget
-  form of pyMOR's ``reduce(tol=…)``; :func:`mor.after_update.after_update_error_bounds`).
+- ``tol`` ε: per layer, the smallest order whose certified H∞ error is ≤ ε;
 
-Layers that read their output after the update (S5/S4D, ``output_after_update``) are ranked
-by the Hankel singular values of their after-update triple (:mod:`mor.after_update`), which
-is what reducing them keeps; other layers by those of their standard form.  A layer's
-unstable part is kept whole on top of its order.
+and returns a :class:`~mor.plan.BalancedPlan` (plain data); :func:`apply_plan` reduces the
+layers by a plan of either kind.
 """
 
 from __future__ import annotations
@@ -25,17 +31,31 @@ from collections.abc import Sequence
 import numpy as np
 
 from mor.after_update import (
+    after_update_balanced_truncation,
     after_update_error_bounds,
     after_update_hankel_singular_values,
-    order_for_tolerance,
 )
-from mor.exceptions import RatioError
+from mor.calibrated import (
+    CALIBRATED_METHODS,
+    LayerMoments,
+    calibrated_balanced_truncation,
+    calibrated_hankel_values,
+    checked_moments,
+)
+from mor.exceptions import InputTypeError, PlanMismatchError, RatioError, StateDimensionError
 from mor.norms import hankel_singular_values
-from mor.plan import KeepPlan
+from mor.plan import BalancedPlan, KeepPlan, modal_layers
+from mor.reduction import CertifiedReductor
 from mor.scores import prefix_normalize
 from mor.systems import ModalSystem
 
-__all__ = ["balanced_plan", "layer_error_bounds", "layer_hankel_singular_values"]
+__all__ = [
+    "LayerReductor",
+    "apply_plan",
+    "balanced_plan",
+    "layer_error_bounds",
+    "layer_hankel_singular_values",
+]
 
 
 def layer_hankel_singular_values(sys: ModalSystem) -> np.ndarray:
@@ -60,29 +80,98 @@ def layer_error_bounds(sys: ModalSystem) -> np.ndarray:
     if sys.output_after_update:
         return after_update_error_bounds(sys)
     hsv = layer_hankel_singular_values(sys)
-    nu = _unstable_states(sys)
     out = np.full(sys.nstates + 1, np.inf)
-    tails = 2.0 * np.concatenate([np.cumsum(hsv[::-1])[::-1], [0.0]])
-    out[nu:] = tails
+    out[_unstable_states(sys):] = 2.0 * np.concatenate([np.cumsum(hsv[::-1])[::-1], [0.0]])
     return out
 
 
-def _tol_order(sys: ModalSystem, tol: float) -> int:
-    if sys.output_after_update:
-        return order_for_tolerance(sys, tol)
-    if not isinstance(tol, int | float) or isinstance(tol, bool) or not (
-            math.isfinite(tol) and tol > 0):
-        raise RatioError(f"tol = {tol!r}; expected a positive finite number (an H∞ error)")
-    bounds = layer_error_bounds(sys)
-    ok = np.flatnonzero(bounds[1:] <= tol)
-    return int(ok[0]) + 1 if ok.size else sys.nstates
+def _standard_balanced(sys: ModalSystem, order: int) -> ModalSystem:
+    """Textbook balanced truncation of a standard-form layer, back in modal form."""
+    from mor.truncation import balanced_truncation
+
+    return ModalSystem.from_statespace(
+        balanced_truncation(sys if not sys.is_stable else sys.to_statespace(), order=order),
+        name=sys.name, allow_unstable=not sys.is_stable,
+    )
 
 
-def _check_ratio(ratio: float) -> float:
-    if not isinstance(ratio, int | float) or isinstance(ratio, bool) or not (
-            math.isfinite(ratio) and 0.0 <= ratio <= 1.0):
-        raise RatioError(f"ratio = {ratio!r}; expected a number in [0, 1] (0 keeps everything)")
-    return float(ratio)
+class LayerReductor(CertifiedReductor):
+    """Balanced truncation of one diagonal layer, with the certificate for every order.
+
+    Parameters
+    ----------
+    sys : ModalSystem
+        One layer (after-update S5/S4D layers keep their structure and D).
+    moments : LayerMoments, optional
+        Calibration moments: balance with the empirical controllability Gramian
+        (:func:`mor.calibrated.calibrated_balanced_truncation`); no a-priori bound then.
+
+    Attributes
+    ----------
+    sys : ModalSystem
+    nstates, unstable_states : int
+        Real states of the layer and of its unstable part (kept whole).
+
+    Examples
+    --------
+    >>> s = ModalSystem([0.9, 0.5, 0.1], [[1.0], [1.0], [1.0]], [[1.0, 1.0, 1.0]], dt=1,
+    ...                 output_after_update=True)
+    >>> red = LayerReductor(s)
+    >>> red.error_bounds().shape, red.reduce(tol=1.0).nstates
+    ((4,), 1)
+    """
+
+    def __init__(self, sys: ModalSystem, moments: LayerMoments | None = None) -> None:
+        if not isinstance(sys, ModalSystem):
+            raise InputTypeError(f"sys is a {type(sys).__name__}; expected a ModalSystem")
+        self.sys = sys
+        self.moments = moments
+        self.nstates = sys.nstates
+        self.unstable_states = _unstable_states(sys)
+        self._hsv: np.ndarray | None = None
+        self._bounds: np.ndarray | None = None
+
+    def hankel_singular_values(self) -> np.ndarray:
+        """The values the layer's states are ranked by (stable part, descending)."""
+        if self._hsv is None:
+            self._hsv = (layer_hankel_singular_values(self.sys) if self.moments is None
+                         else calibrated_hankel_values(self.sys, self.moments))
+        return self._hsv.copy()
+
+    def error_bounds(self) -> np.ndarray:
+        """The certified bound on the layer's ``‖G − G_r‖∞`` for every order r = 0 … nstates.
+
+        Raises
+        ------
+        RatioError
+            A calibrated reductor: a data-weighted Gramian gives no a-priori bound.
+        """
+        if self.moments is not None:
+            raise RatioError(
+                f"{self.sys.name or 'layer'}: calibrated balanced truncation has no a-priori "
+                "error bound (data-weighted Gramian), so no tol form; choose the order by "
+                "ratio, threshold or budget")
+        if self._bounds is None:
+            self._bounds = layer_error_bounds(self.sys)
+        return self._bounds.copy()
+
+    def reduce(self, order: int | None = None, *, tol: float | None = None) -> ModalSystem:
+        """The reduced layer at ``order`` real states, or the smallest certified within ``tol``.
+
+        Raises
+        ------
+        StateDimensionError
+            Neither or both of ``order`` and ``tol``, or an order outside its range.
+        """
+        if (order is None) == (tol is None):
+            raise StateDimensionError("give exactly one of order= (real states) and tol= "
+                                      "(the certified H∞ error allowed)")
+        order = self.order_for_tolerance(tol) if order is None else order
+        if self.moments is not None:
+            return calibrated_balanced_truncation(self.sys, order, self.moments).system
+        if self.sys.output_after_update:
+            return after_update_balanced_truncation(self.sys, order).system
+        return _standard_balanced(self.sys, order)
 
 
 def _check_budget(budget: Sequence[int], nstates: Sequence[int]) -> list[int]:
@@ -109,6 +198,23 @@ def _prefix_orders(hsv: Sequence[np.ndarray], threshold: float) -> list[int]:
     return orders
 
 
+def _orders(reductors: list[LayerReductor], hsv: list[np.ndarray], ratio, threshold, budget,
+            tol) -> list[int]:
+    """Per layer, the order asked for (before the unstable part and the range are applied)."""
+    from mor.selection import check_ratio
+
+    nstates = [r.nstates for r in reductors]
+    if ratio is not None:
+        ratio = check_ratio(ratio)
+        return [max(1, n - math.floor(ratio * n + 0.5)) for n in nstates]
+    if budget is not None:
+        return _check_budget(budget, nstates)
+    if tol is not None:
+        return [r.order_for_tolerance(tol) for r in reductors]
+    return [r.unstable_states + k for r, k in zip(reductors, _prefix_orders(hsv, float(threshold)),
+                                                  strict=True)]
+
+
 def balanced_plan(
     layers: Sequence[ModalSystem],
     *,
@@ -117,15 +223,25 @@ def balanced_plan(
     budget: Sequence[int] | None = None,
     tol: float | None = None,
     method: str = "balanced_truncation",
-) -> KeepPlan:
-    """A balanced-truncation KeepPlan: per layer, an order (real states).
+    moments: Sequence[LayerMoments] | None = None,
+) -> BalancedPlan:
+    """A balanced plan: per layer, an order (real states).
 
     Give exactly one of ``ratio``, ``threshold``, ``budget`` or ``tol`` (module docstring).
 
+    Parameters
+    ----------
+    layers : sequence of ModalSystem
+    ratio, threshold, budget, tol
+        How the orders are chosen (module docstring).
+    method : str
+        Recorded in the plan.
+    moments : sequence of LayerMoments, optional
+        Calibration moments, one per layer: rank by calibrated Hankel values (no ``tol``).
+
     Returns
     -------
-    KeepPlan
-        ``kind="balanced"``, ``nunits`` = real states per layer, ``keep[l] = range(order)``,
+    BalancedPlan
         ``scores`` the Hankel singular values ranked by, ``normalized_scores`` their prefix
         normalisation (threshold mode).
 
@@ -134,33 +250,62 @@ def balanced_plan(
     RatioError
         None or several of the four given, or a value out of range.
     """
-    layers = list(layers)
-    given = [x is not None for x in (ratio, threshold, budget, tol)]
-    if sum(given) != 1:
+    layers = modal_layers(layers, "layers")
+    if sum(x is not None for x in (ratio, threshold, budget, tol)) != 1:
         raise RatioError(f"{method}: give exactly one of ratio, threshold, budget or tol")
-    nstates = [s.nstates for s in layers]
-    hsv = [layer_hankel_singular_values(s) for s in layers]
-    unstable = [_unstable_states(s) for s in layers]
-    normalized = None
-    if ratio is not None:
-        ratio = _check_ratio(ratio)
-        orders = [max(1, n - math.floor(ratio * n + 0.5)) for n in nstates]
-    elif budget is not None:
-        orders = _check_budget(budget, nstates)
-    elif tol is not None:
-        orders = [_tol_order(s, tol) for s in layers]
-    else:
-        threshold = float(threshold)
-        orders = [u + r for u, r in zip(unstable, _prefix_orders(hsv, threshold), strict=True)]
-        normalized = [tuple(prefix_normalize(h)) if h.size else () for h in hsv]
-    orders = [min(n, max(r, u, 1)) for r, u, n in zip(orders, unstable, nstates, strict=True)]
-    return KeepPlan(
+    moments = [None] * len(layers) if moments is None else checked_moments(layers, moments)[1]
+    reductors = [LayerReductor(s, m) for s, m in zip(layers, moments, strict=True)]
+    hsv = [r.hankel_singular_values() for r in reductors]
+    orders = _orders(reductors, hsv, ratio, threshold, budget, tol)
+    return BalancedPlan(
         method=method,
-        keep=[tuple(range(r)) for r in orders],
-        nunits=nstates,
-        ratio=ratio,
-        threshold=threshold,
+        orders=[min(r.nstates, max(k, r.unstable_states, 1))
+                for k, r in zip(orders, reductors, strict=True)],
+        nstates=[r.nstates for r in reductors],
+        ratio=None if ratio is None else float(ratio),
+        threshold=None if threshold is None else float(threshold),
         scores=[tuple(float(x) for x in h) for h in hsv],
-        normalized_scores=normalized,
-        kind="balanced",
+        normalized_scores=None if threshold is None else [
+            tuple(prefix_normalize(h)) if h.size else () for h in hsv],
     )
+
+
+def apply_plan(plan: KeepPlan | BalancedPlan, systems: Sequence[ModalSystem],
+               moments: Sequence[LayerMoments] | None = None) -> list[ModalSystem]:
+    """Reduce each layer by a plan of either kind.
+
+    A :class:`~mor.plan.KeepPlan` keeps its units (:meth:`~mor.plan.KeepPlan.apply`); a
+    :class:`~mor.plan.BalancedPlan` balance-truncates each layer to its order
+    (:class:`LayerReductor`), a calibrated one with its ``moments``.
+
+    Parameters
+    ----------
+    plan : KeepPlan or BalancedPlan
+    systems : sequence of ModalSystem
+    moments : sequence of LayerMoments, optional
+        Needed by plans of a calibrated balanced method (ignored by the others).
+
+    Returns
+    -------
+    list of ModalSystem, one per layer.
+
+    Raises
+    ------
+    PlanMismatchError
+        Not a plan, a plan made for other systems, or a calibrated plan without moments.
+    """
+    if isinstance(plan, KeepPlan):
+        return plan.apply(systems)
+    if not isinstance(plan, BalancedPlan):
+        raise PlanMismatchError(f"expected a KeepPlan or BalancedPlan; got {type(plan).__name__}")
+    systems = modal_layers(systems)
+    plan.check_fits(systems)
+    calibrated = plan.method in CALIBRATED_METHODS
+    if calibrated and moments is None:
+        raise PlanMismatchError(
+            f"a {plan.method} plan is applied with its calibration moments: "
+            "mor.balanced_selection.apply_plan(plan, systems, moments) (a network: "
+            "calibration=, the ssm_bridge.calibration.Calibration saved beside the plan)")
+    per_layer = checked_moments(systems, moments)[1] if calibrated else [None] * len(systems)
+    return [LayerReductor(s, m).reduce(r)
+            for s, m, r in zip(systems, per_layer, plan.orders, strict=True)]

@@ -50,8 +50,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mor.after_update import Block, after_update_balanced_truncation, decoupled_blocks
-from mor.exceptions import StateDimensionError
+from mor.after_update import (
+    Block,
+    _where,
+    after_update_balanced_truncation,
+    after_update_hankel_singular_values,
+    decoupled_blocks,
+)
+from mor.exceptions import RatioError, StateDimensionError, UnknownMethodError
 from mor.norms import _cholesky_factor
 from mor.systems import ModalSystem, real_block_form
 
@@ -61,16 +67,13 @@ __all__ = [
     "calibrated_balanced_truncation",
     "calibrated_energy",
     "calibrated_hankel_values",
+    "checked_moments",
     "closed_form_gramian",
     "energy_matrix",
     "lyapunov_consistent_factor",
     "psd_factor",
     "state_covariance",
 ]
-
-
-def _where(sys: ModalSystem) -> str:
-    return f"{sys.name}: " if sys.name else ""
 
 
 @dataclass(frozen=True)
@@ -311,7 +314,8 @@ def lyapunov_consistent_factor(A: np.ndarray, P: np.ndarray, discrete: bool = Tr
     """Factor L (P' = L Lᵀ) of the Gramian of ``(A, B')``, ``B'B'ᵀ = (P − A P Aᵀ)₊``.
 
     The positive part keeps the eigenvalues of the symmetric residual that are > 0
-    (Wang, Sreeram & Liu 1999); P' solves ``P' = A P' Aᵀ + B'B'ᵀ`` (SLICOT SB03OD).
+    (Wang, Sreeram & Liu 1999); P' solves ``P' = A P' Aᵀ + B'B'ᵀ``
+    (:func:`mor.norms._cholesky_factor`).
     """
     if not discrete:
         raise StateDimensionError("lyapunov_consistent_factor is written for discrete time")
@@ -387,11 +391,8 @@ def calibrated_balanced_truncation(sys: ModalSystem, order: int, moments: LayerM
 
 def calibrated_hankel_values(sys: ModalSystem, moments: LayerMoments) -> np.ndarray:
     """The values calibrated balancing ranks states by (all blocks, descending)."""
-    from mor.after_update import _stable_blocks as _balanced_blocks
-
-    _, balanced = _balanced_blocks(sys, _factors(sys, moments))
-    values = np.concatenate([b.hsv for b in balanced]) if balanced else np.zeros(0)
-    return np.sort(values)[::-1]
+    return after_update_hankel_singular_values(
+        sys, controllability_factors=_factors(sys, moments))
 
 
 # ---------------------------------------------------------------------- selection
@@ -399,7 +400,14 @@ CALIBRATED_METHODS: tuple[str, ...] = ("aire_calibrated", "balanced_truncation_c
 """Methods that need calibration moments (:func:`prune_calibrated`)."""
 
 
-def _check_stack(systems, moments) -> tuple[list[ModalSystem], list[LayerMoments]]:
+def checked_moments(systems, moments) -> tuple[list[ModalSystem], list[LayerMoments]]:
+    """The layers and their moments as lists, after checking they belong together.
+
+    Raises
+    ------
+    StateDimensionError
+        Another number of moments than of layers, or moments made for another layer.
+    """
     from mor.plan import modal_layers
 
     layers = modal_layers(systems)
@@ -432,7 +440,8 @@ def prune_calibrated(
     layers with one global threshold (the AIRE rule, aire-prune eq. 11).
     ``balanced_truncation_calibrated``: a balanced plan (real states per layer) by ``ratio``
     (same fraction per layer), ``threshold`` (prefix-normalised calibrated Hankel values) or
-    ``budget``; apply it with :func:`apply_plan` (it needs the moments).
+    ``budget`` (:func:`mor.balanced_selection.balanced_plan`); apply it with its moments
+    (:func:`mor.balanced_selection.apply_plan`).
 
     Parameters
     ----------
@@ -445,18 +454,9 @@ def prune_calibrated(
 
     Returns
     -------
-    KeepPlan
+    KeepPlan or BalancedPlan
     """
-    from mor import scores as _scores
-    from mor.exceptions import RatioError, UnknownMethodError
-    from mor.plan import KeepPlan
-    from mor.selection import (
-        _check_budget,
-        _global_top,
-        _threshold_keep,
-        _top_per_layer,
-        kept_count,
-    )
+    from mor.selection import method_kind
 
     if method not in CALIBRATED_METHODS:
         raise UnknownMethodError(
@@ -464,35 +464,27 @@ def prune_calibrated(
         )
     if sum(x is not None for x in (ratio, threshold, budget)) != 1:
         raise RatioError("give exactly one of ratio, threshold or budget")
-    layers, moments = _check_stack(systems, moments)
-    if method == "balanced_truncation_calibrated":
-        import math
+    layers, moments = checked_moments(systems, moments)
+    if method_kind(method) == "balanced":
+        from mor.balanced_selection import balanced_plan
 
-        nstates = [s.nstates for s in layers]
-        nu = [s.nstates - (0 if s.stable_part() is None else s.stable_part().nstates)
-              for s in layers]
-        hsv = [calibrated_hankel_values(s, m) for s, m in zip(layers, moments, strict=True)]
-        keys = None
-        if ratio is not None:
-            from mor.selection import _check_ratio
+        return balanced_plan(layers, ratio=ratio, threshold=threshold, budget=budget,
+                             method=method, moments=moments)
+    return _energy_plan(layers, moments, method, ratio, threshold, budget, eps)
 
-            _check_ratio(ratio)
-            orders = [max(1, n - math.floor(ratio * n + 0.5)) for n in nstates]
-        elif budget is not None:
-            orders = _check_budget(budget, nstates)
-        else:
-            keys = [_scores.prefix_normalize(h) if h.size else np.zeros(0) for h in hsv]
-            orders = [u + max(1, int(np.count_nonzero(k >= threshold)))
-                      for u, k in zip(nu, keys, strict=True)]
-        orders = [min(n, max(r, u, 1)) for r, u, n in zip(orders, nu, nstates, strict=True)]
-        return KeepPlan(
-            method=method, keep=[tuple(range(r)) for r in orders], nunits=nstates,
-            ratio=None if ratio is None else float(ratio),
-            threshold=None if threshold is None else float(threshold),
-            scores=[tuple(map(float, h)) for h in hsv],
-            normalized_scores=None if keys is None else [tuple(map(float, k)) for k in keys],
-            kind="balanced",
-        )
+
+def _energy_plan(layers, moments, method, ratio, threshold, budget, eps):
+    """The modal plan of ``aire_calibrated`` (:func:`prune_calibrated`)."""
+    from mor import scores as _scores
+    from mor.selection import (
+        _check_budget,
+        _global_top,
+        _threshold_keep,
+        _top_per_layer,
+        keep_plan,
+        kept_count,
+    )
+
     local = [calibrated_energy(s, m) for s, m in zip(layers, moments, strict=True)]
     keys = [_scores.prefix_normalize(v, eps=eps) for v in local]
     nunits = [s.nunits for s in layers]
@@ -503,23 +495,5 @@ def prune_calibrated(
     else:
         forced = sum(max(int(np.count_nonzero(np.isinf(v))), 1) for v in local)
         keep = _global_top(keys, local, max(kept_count(nunits, ratio), forced))
-    return KeepPlan(
-        method=method, keep=[tuple(int(i) for i in k) for k in keep], nunits=nunits,
-        ratio=None if ratio is None else float(ratio),
-        threshold=None if threshold is None else float(threshold),
-        scores=[tuple(map(float, v)) for v in local],
-        normalized_scores=[tuple(map(float, k)) for k in keys],
-    )
-
-
-def apply_plan(plan, systems, moments) -> list[ModalSystem]:
-    """Reduce each layer by a plan, calibrated balanced plans with their moments.
-
-    Other plans are applied as :meth:`mor.KeepPlan.apply` does.
-    """
-    if plan.kind != "balanced" or plan.method != "balanced_truncation_calibrated":
-        return plan.apply(systems)
-    layers, moments = _check_stack(systems, moments)
-    plan.check_fits(layers)
-    return [calibrated_balanced_truncation(s, len(k), m).system
-            for s, k, m in zip(layers, plan.keep, moments, strict=True)]
+    return keep_plan(method, keep, nunits, ratio, threshold, scores=local,
+                     normalized_scores=keys)

@@ -5,6 +5,7 @@ catch the specific error, any error of the package, or any ``ValueError``.
 """
 
 __all__ = [
+    "ArgumentError",
     "EmptySystemError",
     "IllConditionedEigenbasisError",
     "IllConditionedEigenbasisWarning",
@@ -32,6 +33,18 @@ class StateDimensionError(MORError):
     """Shapes of poles, B, C and D disagree."""
 
 
+class ArgumentError(StateDimensionError):
+    """An argument names no valid choice or lies outside its range.
+
+    Like python-control's ``ControlArgument``: an unknown method name or discretisation,
+    a discrete-time-only call on a continuous-time system, a ratio outside [0, 1].  The
+    message names the value and the valid choices.  It subclasses
+    :class:`StateDimensionError` (hence :class:`MORError` and ``ValueError``) because
+    these errors were raised as ``StateDimensionError`` before, so code that catches
+    that class keeps working.
+    """
+
+
 class NonFiniteError(MORError):
     """An input array holds NaN or infinity."""
 
@@ -48,11 +61,11 @@ class EmptySystemError(MORError):
     """A system or layer has no modes."""
 
 
-class RatioError(MORError):
+class RatioError(ArgumentError):
     """A pruning ratio, threshold or budget is outside its valid range."""
 
 
-class UnknownMethodError(MORError):
+class UnknownMethodError(ArgumentError):
     """A selection or norm method name is not registered."""
 
 

@@ -20,7 +20,13 @@ from mor._lti import as_statespace
 from mor.exceptions import NormComputationError, StateDimensionError, UnstableSystemError
 from mor.systems import ModalSystem
 
-__all__ = ["h2_norm", "hankel_singular_values", "hinf_norm", "statespace_matrices"]
+__all__ = [
+    "h2_norm",
+    "hankel_singular_values",
+    "hinf_norm",
+    "modal_hinf_with_fallback",
+    "statespace_matrices",
+]
 
 
 def statespace_matrices(sys) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -67,9 +73,11 @@ def h2_norm(sys: ModalSystem | control.StateSpace) -> float:
     A bidirectional layer adds its backward part's ``tr(C_b P C_bᴴ)``: the two kernels
     overlap only at lag 0, which the standard form's D carries.  Where the modes nearly
     cancel that sum is round-off; then ``‖C L‖_F`` with L a Cholesky factor of P from the
-    generalized Schur algorithm is used (:func:`_modal_h2`).  Other systems: ``‖C U‖_F``
-    with U the Cholesky factor of the Gramian (SLICOT SB03OD).  Modes are balanced and B, C
-    scaled by powers of two first (exact), so gains far from 1 neither under- nor overflow.
+    generalized Schur algorithm is used (:func:`_modal_h2`).  Other systems: ``‖C Q L‖_F``
+    with ``Q L`` a factor of the Gramian from Hammarling's method on the complex Schur form
+    (:func:`_gramian_factor`; SLICOT SB03OD's real-Schur version was wrong by up to 90 %
+    for conjugate pairs with a tiny imaginary part).  Modes are balanced and B, C scaled
+    by powers of two first (exact), so gains far from 1 neither under- nor overflow.
 
     Parameters
     ----------
@@ -283,7 +291,7 @@ def _vector_norm(x: np.ndarray) -> float:
 
 
 def _statespace_h2(A: np.ndarray, B: np.ndarray, C: np.ndarray, discrete: bool) -> float:
-    """‖C(sI − A)⁻¹B‖₂ as ``‖C U‖_F`` with ``U Uᵀ = P`` (SLICOT SB03OD, Hammarling).
+    """‖C(sI − A)⁻¹B‖₂ as ``‖C Q L‖_F`` with ``(Q L)(Q L)ᴴ = P`` (:func:`_gramian_factor`).
 
     ``tr(C P Cᵀ)`` of a solved Gramian cancels for a difference of realisations (it was
     clamped to 0 there); the factor form is a sum of squares, accurate to ``eps`` times the
@@ -295,11 +303,68 @@ def _statespace_h2(A: np.ndarray, B: np.ndarray, C: np.ndarray, discrete: bool) 
     b_exp, c_exp = _exponent(B), _exponent(C)
     B, C = _ldexp(B, -b_exp), _ldexp(C, -c_exp)
     a_exp = 0 if discrete else _exponent(A)
-    U = _cholesky_factor(_ldexp(A, -a_exp), B, discrete)
-    value = float(np.linalg.norm(C @ U))
+    Q, L = _gramian_factor(_ldexp(A, -a_exp), B, discrete)
+    value = float(np.linalg.norm((C @ Q) @ L))
     # ‖G‖₂ = ‖G_a‖₂ / √a with a = 2^a_exp: an even part as a power of two, an odd part √2
     scaled = float(np.ldexp(value, b_exp + c_exp - (a_exp - (a_exp % 2)) // 2))
     return scaled / math.sqrt(2.0) if a_exp % 2 else scaled
+
+
+def _gramian_factor(A: np.ndarray, B: np.ndarray, discrete: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, L): Q unitary, L upper triangular, ``(Q L)(Q L)ᴴ = P`` the Gramian of (A, B).
+
+    Hammarling's method on the *complex* Schur form ``A = Q T Qᴴ``: every eigenvalue is a
+    1×1 block.  SLICOT SB03OD works on the real Schur form, whose 2×2 blocks hold the
+    conjugate pairs, and its 2×2 solver (SB03OY) is wrong for a pair whose imaginary part is
+    tiny in absolute terms: for the pair 0.999 ± 1.35e-80j among three other units it gave
+    ‖G‖₂ = 45.4 for 76.2 (and 76.0 with B·100), for the lone pair
+    1.1e-16 ± 5.5e-18j 0.28 for 2.92 (found by the verification strategies).  A real
+    factor (balanced truncation) is derived from this one by :func:`_cholesky_factor`.
+    """
+    n = A.shape[0]
+    if B.shape[1] > n:  # P depends on B Bᴴ only: an n-column factor gives it (cheaper steps)
+        B = scipy.linalg.qr(B.conj().T, mode="r")[0][:n].conj().T
+    T, Q = scipy.linalg.schur(A, output="complex")
+    G = Q.conj().T @ B.astype(np.complex128)
+    L = np.zeros((n, n), dtype=np.complex128)
+    for k in range(n - 1, -1, -1):  # eliminate the last state of the leading block
+        L[: k + 1, k], G = _hammarling_step(T[: k + 1, : k + 1], G[: k + 1], discrete)
+    return Q, L
+
+
+def _hammarling_step(
+    T: np.ndarray, G: np.ndarray, discrete: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(last column of L, generator of the leading block) for ``L Lᴴ = P`` with
+    ``T P Tᴴ − P + G Gᴴ = 0`` (DT) or ``T P + P Tᴴ + G Gᴴ = 0`` (CT), T upper triangular.
+
+    With ``τ = T[-1, -1]``, ``α² = 1 − |τ|²`` (DT) or ``−2 Re τ`` (CT), ``b`` the generator's
+    last row and ``ŵ = bᴴ/‖b‖``: ``L[-1, -1] = υ = ‖b‖/α``, the column above solves
+    ``(τ̄ T₁ − I) u = −(υ τ̄ t + α G₁ŵ)`` (DT) or ``(T₁ + τ̄ I) u = −(υ t + α G₁ŵ)`` (CT), and
+    the leading block's generator is ``G₁ + (z − G₁ŵ) ŵᴴ`` with ``z = α(T₁u + υt) − τ G₁ŵ``
+    (DT) or ``α u − G₁ŵ`` (CT): the same number of columns, a rank-one update.
+    """
+    k = T.shape[0] - 1
+    nb = _vector_norm(G[k])
+    if nb == 0.0:  # P's last row is zero: nothing couples to the leading block
+        return np.zeros(k + 1, dtype=np.complex128), G[:k]
+    tau, T1, t, G1 = T[k, k], T[:k, :k], T[:k, k], G[:k]
+    alpha2 = (1.0 - abs(tau)) * (1.0 + abs(tau)) if discrete else -2.0 * tau.real
+    if not alpha2 > 0.0:
+        raise NormComputationError(
+            f"eigenvalue {complex(tau)!r} is not stable: the Gramian does not exist; "
+            "reduce the stable part only"
+        )
+    alpha = math.sqrt(alpha2)
+    upsilon, w = nb / alpha, G[k].conj() / nb
+    q = G1 @ w
+    if discrete:
+        rhs, M = -(upsilon * np.conj(tau) * t + alpha * q), np.conj(tau) * T1 - np.eye(k)
+    else:
+        rhs, M = -(upsilon * t + alpha * q), T1 + np.conj(tau) * np.eye(k)
+    u = scipy.linalg.solve_triangular(M, rhs) if k else rhs
+    z = alpha * (T1 @ u + upsilon * t) - tau * q if discrete else alpha * u - q
+    return np.append(u, upsilon), G1 + np.outer(z - q, w.conj())
 
 
 def _flush_subnormal(x: np.ndarray) -> np.ndarray:
@@ -335,11 +400,13 @@ def hinf_norm(
     tol : float
         Relative accuracy: the true norm lies in ``[value, value·(1 + tol)]``.
     method : {"modal", "slicot"}, optional
-        ``"modal"`` (default for modal systems): the diagonal-structure level-set method
-        of :mod:`mor._hinf_modal`, one Hamiltonian eigen-solve of size 2·nstates.
-        ``"slicot"`` (default for ``StateSpace``): SLICOT AB13DD through slycot, the
-        reference, on a copy rescaled by powers of two (CT time, inputs, outputs); it
-        cannot handle a bidirectional (non-causal) layer.
+        ``"modal"``: the diagonal-structure level-set method of :mod:`mor._hinf_modal`, one
+        Hamiltonian eigen-solve of size 2·nstates.  ``"slicot"`` (default for
+        ``StateSpace``): SLICOT AB13DD through slycot, the reference, on a copy rescaled by
+        powers of two (CT time, inputs, outputs); it cannot handle a bidirectional
+        (non-causal) layer.  None (default for modal systems): the modal method, and
+        AB13DD for a causal system on which the modal method fails (does not converge,
+        or the modes cancel beyond its resolution).
     return_peak_frequency : bool
         Also return the frequency (rad per time unit) where the peak is attained.
 
@@ -351,7 +418,8 @@ def hinf_norm(
     ------
     NormComputationError
         AB13DD failed or returned a non-finite value for the (rescaled, stable) system, the
-        level-set iteration did not converge, or (modal) the modes
+        level-set iteration did not converge (with ``method=None``: and AB13DD failed too,
+        or the layer is bidirectional), or (modal) the modes
         cancel so strongly that ``‖G‖∞`` is below 1e-100 of the modal triangle bound
         ``Σ‖C_i‖‖B_i‖/dist_i`` (e.g. a conjugate pair with a subnormal imaginary part),
         beyond what float64 resolves.  The modal method is invariant to the scale of the
@@ -361,16 +429,49 @@ def hinf_norm(
     if not (0 < tol < 1):
         raise StateDimensionError(f"tol = {tol!r}; expected 0 < tol < 1")
     _require_stable(sys)
-    if method is None:
-        method = "modal" if isinstance(sys, ModalSystem) else "slicot"
-    if method == "modal":
+    if method is None and isinstance(sys, ModalSystem):
+        value, peak = modal_hinf_with_fallback(sys, tol=tol)
+    elif method in ("slicot", None):
+        value, peak = _hinf_slicot(sys, tol)
+    elif method == "modal":
         modal = sys if isinstance(sys, ModalSystem) else ModalSystem.from_statespace(sys)
         value, peak = modal_hinf(modal, tol=tol)
-    elif method == "slicot":
-        value, peak = _hinf_slicot(sys, tol)
     else:
         raise StateDimensionError(f"unknown H∞ method {method!r}; use 'modal' or 'slicot'")
     return (value, peak) if return_peak_frequency else value
+
+
+def modal_hinf_with_fallback(sys: ModalSystem, *, tol: float, hints=()) -> tuple[float, float]:
+    """(‖G‖∞, peak frequency) by the modal method, or by AB13DD where that fails.
+
+    The modal level-set method (``hints``: extra screening frequencies, see
+    :func:`mor._hinf_modal.modal_hinf`) is tried first; when it does not converge (or
+    raises ``LinAlgError``) on a causal system, AB13DD, the reference, is used instead.
+    Not when the modal method finds that the modes cancel beyond float64's resolution:
+    AB13DD's absolute accuracy is no better there (on a pair with a subnormal imaginary
+    part it returns 0 for ‖G‖∞ ≈ 2e-309), so that error is raised.  A system with
+    ``G ≡ D`` (every ``C_i B_i = 0``) needs no special case: both methods return ``‖D‖₂``.
+
+    Raises
+    ------
+    NormComputationError
+        Both methods failed (the message gives both reasons), the modes cancel, or the
+        modal method failed on a bidirectional layer, which AB13DD cannot take.
+    """
+    try:
+        return modal_hinf(sys, tol=tol, hints=hints)
+    except (NormComputationError, np.linalg.LinAlgError) as err:
+        if sys.bidirectional or str(err).startswith(_MODES_CANCEL):
+            raise
+        modal_reason = err
+    try:
+        return _hinf_slicot(sys, tol)
+    except NormComputationError as err:
+        raise NormComputationError(
+            f"the modal method failed ({modal_reason}) and so did AB13DD ({err})") from err
+
+
+_MODES_CANCEL = "the modes cancel"  # how mor._hinf_modal's cancellation error begins
 
 
 def _hinf_slicot(sys, tol: float) -> tuple[float, float]:
@@ -427,39 +528,35 @@ def _far(e: int) -> int:
     return e if abs(e) > _NEAR_UNIT else 0
 
 
-_NEGLIGIBLE_DT_A = 1e-100
-
-
 def _cholesky_factor(A: np.ndarray, B: np.ndarray, discrete: bool) -> np.ndarray:
-    """Upper-triangular U with U Uᵀ = P, the Gramian of (A, B) (SLICOT SB03OD, Hammarling)."""
-    from slycot import sb03od
+    """Real upper-triangular U, diagonal ≥ 0, with ``U Uᵀ = P`` the Gramian of real (A, B).
 
-    n, m = B.shape
-    if discrete and A.size and np.max(np.abs(A)) < _NEGLIGIBLE_DT_A:
-        # SB03OD returns garbage for a DT A whose entries are all below ~1e-130 (a Hankel
-        # singular value of 34 for 0.51 at 1e-140; found by the thorough run).  Then
-        # P = A P Aᵀ + B Bᵀ = B Bᵀ to a relative 1e-200: solve it with A = 0.
-        A = np.zeros_like(A)
-    if m > n:  # P depends on B Bᵀ only: compress B to an n×n factor (SB03OD wants m ≤ n here)
-        B = scipy.linalg.qr(B.T, mode="r")[0][:n].T
-        m = n
-    Bpad = np.zeros((n, n))
-    Bpad[:, :m] = B
-    try:
-        U, scale, _ = sb03od(
-            n, m, A.copy(), np.zeros((n, n)), Bpad, "D" if discrete else "C", fact="N", trans="T"
-        )
-    except Exception as err:
-        raise NormComputationError(f"SB03OD (Lyapunov factor) failed: {err}") from err
-    return np.triu(U[:n, :n]) / scale
+    From the complex factor ``F = Q L`` of :func:`_gramian_factor`: ``P = Re(F Fᴴ) = G Gᵀ``
+    with ``G = [Re F, Im F]`` (n × 2n), and U is the triangle of G's RQ decomposition,
+    computed as the QR decomposition of ``(J G)ᵀ`` with J the reversal: ``(J G)ᵀ = Z R``
+    gives ``U = J Rᵀ J``.  SLICOT SB03OD, used before, is wrong for conjugate pairs with a
+    tiny imaginary part (:func:`_gramian_factor`): for the pair 0.999 ± 1.35e-80j among
+    three other units ``‖U Uᵀ − P‖ = 0.88‖P‖``, and balanced truncation to one state
+    certified 125 for an error of 1917.
+    """
+    n = A.shape[0]
+    if n == 0:
+        return np.zeros((0, 0))
+    Q, L = _gramian_factor(A, B, discrete)
+    F = Q @ L
+    R = scipy.linalg.qr(np.hstack([F.real, F.imag])[::-1].T, mode="r")[0][:n]
+    U = R.T[::-1, ::-1]
+    return U * np.where(np.diag(U) < 0, -1.0, 1.0)[None, :]  # U D Dᵀ Uᵀ = U Uᵀ
 
 
 def hankel_singular_values(sys: ModalSystem | control.StateSpace) -> np.ndarray:
     """Hankel singular values, descending, for continuous- and discrete-time systems.
 
-    Square-root method: with Gramian factors P = L_c L_cᵀ and Q = L_o L_oᵀ (SLICOT SB03OD),
-    the values are the singular values of L_oᵀ L_c.  Unlike eigenvalues of P·Q this keeps
-    full relative accuracy down to the small values and never returns NaN.
+    Square-root method: with Gramian factors P = L_c L_cᴴ and Q = L_o L_oᴴ (Hammarling's
+    method on the complex Schur form, :func:`_gramian_factor`), the values are the singular
+    values of L_oᴴ L_c.  Unlike eigenvalues of P·Q this keeps full relative accuracy down to
+    the small values and never returns NaN.  (SLICOT SB03OD's real-Schur factors gave 456
+    for 1440 with a pair at 0.999 ± 1.35e-80j.)
 
     Parameters
     ----------
@@ -475,6 +572,6 @@ def hankel_singular_values(sys: ModalSystem | control.StateSpace) -> np.ndarray:
     A, B, C, _, discrete = statespace_matrices(sys)
     if A.shape[0] == 0:
         return np.zeros(0)
-    Lc = _cholesky_factor(A, B, discrete)
-    Lo = _cholesky_factor(A.T, C.T, discrete)
-    return scipy.linalg.svd(Lo.T @ Lc, compute_uv=False)
+    Qc, Lc = _gramian_factor(A, B, discrete)
+    Qo, Lo = _gramian_factor(A.T, C.T, discrete)
+    return scipy.linalg.svd((Qo @ Lo).conj().T @ (Qc @ Lc), compute_uv=False)

@@ -157,21 +157,23 @@ def _freq_label(ss) -> str:
         "frequency ω (rad per time unit; Nyquist at the right edge)"
 
 
-def sigma_plot(
-    path: str | os.PathLike,
-    sys,
-    reduced,
-    *,
-    bound: float | None = None,
-    omega=None,
-    title: str = "",
-    fmt: str | None = None,
-) -> Path:
+def _label_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Axis labels, a light major grid, the legend and the title of one panel."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(title)
+
+
+def sigma_plot(path: str | os.PathLike, sys, reduced, *, bound: float | None = None,
+               omega=None, title: str = "", fmt: str | None = None) -> Path:
     """Singular values of G, G_r and G − G_r against frequency, with the certified bound.
 
     Parameters
     ----------
     path : str or path-like
+        The figure file.
     sys, reduced : `StateSpace`, `TransferFunction` or ModalSystem
         The full and the reduced system.
     bound : float, optional
@@ -180,11 +182,14 @@ def sigma_plot(
     omega : array_like, optional
         Frequencies; default :func:`frequency_grid`.
     title : str
+        Default: the two orders.
     fmt : {"png", "pdf", "svg"}, optional
+        As in :func:`save_figure`.
 
     Returns
     -------
     Path
+        The file written.
     """
     full, red = _statespace(sys), _statespace(reduced)
     w = frequency_grid(full) if omega is None else np.asarray(omega, dtype=np.float64)
@@ -202,26 +207,15 @@ def sigma_plot(
     if bound is not None and np.isfinite(bound) and bound > 0:
         ax.axhline(bound, color="tab:red", linestyle="--", linewidth=1.1,
                    label=f"certified bound {bound:.3g}")
-    ax.set_xlabel(_freq_label(full))
-    ax.set_ylabel("singular value")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.set_title(title or f"Singular values: {full.nstates} → {red.nstates} states")
-    ax.legend(loc="best", frameon=False)
+    _label_axes(ax, _freq_label(full), "singular value",
+                title or f"Singular values: {full.nstates} → {red.nstates} states")
     return save_figure(fig, path, fmt=fmt)
 
 
-def hankel_plot(
-    path: str | os.PathLike,
-    hsv,
-    bounds,
-    *,
-    order: int | None = None,
-    tol: float | None = None,
-    unstable_states: int = 0,
-    other_bounds: dict | None = None,
-    title: str = "",
-    fmt: str | None = None,
-) -> Path:
+def hankel_plot(path: str | os.PathLike, hsv, bounds, *, order: int | None = None,
+                tol: float | None = None, unstable_states: int = 0,
+                other_bounds: dict | None = None, title: str = "",
+                fmt: str | None = None) -> Path:
     """Hankel singular values σ_i and the balanced-truncation bound against the order.
 
     Parameters
@@ -267,21 +261,13 @@ def hankel_plot(
     if unstable_states:
         ax.axvspan(0, unstable_states, color="gray", alpha=0.15,
                    label=f"unstable part ({unstable_states} states, kept)")
-    ax.set_xlabel("order r (states kept) / index i")
-    ax.set_ylabel("σ_i and error bound")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.set_title(title or "Hankel singular values and the error bound per order")
-    ax.legend(loc="best", frameon=False)
+    _label_axes(ax, "order r (states kept) / index i", "σ_i and error bound",
+                title or "Hankel singular values and the error bound per order")
     return save_figure(fig, path, fmt=fmt)
 
 
-def error_analysis_plot(
-    path: str | os.PathLike,
-    analysis,
-    *,
-    title: str = "",
-    fmt: str | None = None,
-) -> Path:
+def error_analysis_plot(path: str | os.PathLike, analysis, *, title: str = "",
+                        fmt: str | None = None) -> Path:
     """Certificate against exact ``‖G − G_r‖∞`` per order, and the ratio exact / bound.
 
     Parameters
@@ -306,21 +292,14 @@ def error_analysis_plot(
     if a.resolution > 0:
         ax.axhspan(ax.get_ylim()[0], 2 * a.resolution, color="gray", alpha=0.2,
                    label=f"round-off floor ({2 * a.resolution:.2g})")
-    ax.set_xlabel("order r (states kept)")
-    ax.set_ylabel("‖G − G_r‖∞")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", frameon=False)
-    ax.set_title(f"{a.method}: bound and exact error")
+    _label_axes(ax, "order r (states kept)", "‖G − G_r‖∞", f"{a.method}: bound and exact error")
     resolved = a.resolved & ok
     eff.plot(orders[resolved], a.effectivities[resolved], "s-", color="tab:purple",
              label="exact / bound")
     eff.axhline(1.0, color="tab:red", linestyle="--", linewidth=1.1, label="1 (bound met)")
     eff.set_ylim(0, max(1.1, float(np.nanmax(a.effectivities[resolved], initial=0)) * 1.1))
-    eff.set_xlabel("order r (states kept)")
-    eff.set_ylabel("exact error / bound")
-    eff.grid(True, alpha=0.3)
-    eff.legend(loc="best", frameon=False)
-    eff.set_title("how tight the certificate is")
+    _label_axes(eff, "order r (states kept)", "exact error / bound",
+                "how tight the certificate is")
     if title:
         fig.suptitle(title)
     return save_figure(fig, path, fmt=fmt)

@@ -57,6 +57,7 @@ from mor.systems import ModalSystem
 __all__ = [
     "BALANCED_METHODS",
     "REDUCE_METHODS",
+    "CertifiedReductor",
     "ErrorAnalysis",
     "ReductionInfo",
     "Reductor",
@@ -79,6 +80,52 @@ REDUCE_METHODS: tuple[str, ...] = BALANCED_METHODS + _MODAL_METHODS
 """Every ``method`` of :func:`reduce`."""
 
 _SPLIT_WARN = 1e8  # ‖X‖ of the block-diagonalising Sylvester solution above which we warn
+
+
+@dataclass(frozen=True)
+class ReductionInfo:
+    """What :func:`reduce` did: order, certificate, and how an unstable part was handled.
+
+    Attributes
+    ----------
+    method : str
+    order : int
+        States of the reduced model (unstable part included).
+    requested_order : int or None
+        The ``order`` asked for (None when chosen by ``tol``).
+    tol : float or None
+    bound : float
+        Certified bound on ``‖G − G_r‖∞`` (0 when nothing was removed).
+    bound_source : str
+        Where the bound comes from.
+    nstates : int
+        States of the full system.
+    unstable_states : int
+        States of the part kept whole (not ``alpha``-stable).
+    alpha : float
+        The stability boundary used.
+    notes : tuple of str
+        Sentences for the user (unstable part kept, order lowered ...).
+    """
+
+    method: str
+    order: int
+    requested_order: int | None
+    tol: float | None
+    bound: float
+    bound_source: str
+    nstates: int
+    unstable_states: int
+    alpha: float
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data (the bound as ``None`` when infinite)."""
+        data = asdict(self)
+        data["notes"] = list(self.notes)
+        if not math.isfinite(self.bound):
+            data["bound"] = None
+        return data
 
 
 def _check_method(method: str) -> str:
@@ -165,53 +212,45 @@ def stable_unstable_split(
     return stable, unstable
 
 
-@dataclass(frozen=True)
-class ReductionInfo:
-    """What :func:`reduce` did: order, certificate, and how an unstable part was handled.
+class CertifiedReductor:
+    """A reduction whose certified error is known for every order (pyMOR's reductors).
 
-    Attributes
-    ----------
-    method : str
-    order : int
-        States of the reduced model (unstable part included).
-    requested_order : int or None
-        The ``order`` asked for (None when chosen by ``tol``).
-    tol : float or None
-    bound : float
-        Certified bound on ``‖G − G_r‖∞`` (0 when nothing was removed).
-    bound_source : str
-        Where the bound comes from.
-    nstates : int
-        States of the full system.
-    unstable_states : int
-        States of the part kept whole (not ``alpha``-stable).
-    alpha : float
-        The stability boundary used.
-    notes : tuple of str
-        Sentences for the user (unstable part kept, order lowered ...).
+    A subclass sets ``nstates`` and implements :meth:`error_bounds` (the bound for every
+    order 0 … nstates, non-increasing) and ``reduce(order=None, *, tol=None)``;
+    :meth:`order_for_tolerance` turns the bounds into the order of ``reduce(tol=…)``.
     """
 
-    method: str
-    order: int
-    requested_order: int | None
-    tol: float | None
-    bound: float
-    bound_source: str
     nstates: int
-    unstable_states: int
-    alpha: float
-    notes: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready data (the bound as ``None`` when infinite)."""
-        data = asdict(self)
-        data["notes"] = list(self.notes)
-        if not math.isfinite(self.bound):
-            data["bound"] = None
-        return data
+    def error_bounds(self) -> np.ndarray:
+        """The certified bound on ``‖G − G_r‖∞`` for every order r = 0 … nstates."""
+        raise NotImplementedError
+
+    def order_for_tolerance(self, tol: float) -> int:
+        """The smallest order ≥ 1 whose certified bound is ≤ ``tol`` (pyMOR's ``tol=``).
+
+        Parameters
+        ----------
+        tol : float
+            A positive H∞ error.
+
+        Returns
+        -------
+        int
+            ``nstates`` when no smaller order meets ``tol``.
+
+        Raises
+        ------
+        RatioError
+            ``tol`` is not a positive finite number.
+        """
+        tol = check_tolerance(tol)
+        bounds = self.error_bounds()
+        ok = np.flatnonzero(bounds[1:] <= tol)
+        return int(ok[0]) + 1 if ok.size else self.nstates
 
 
-class Reductor:
+class Reductor(CertifiedReductor):
     """Reduction of one system by one method, with the certificate for every order.
 
     The pyMOR pattern (``BTReductor(fom).reduce(r=None, tol=None)``, ``error_bounds()``):
@@ -304,24 +343,6 @@ class Reductor:
         for r in range(self.nstates + 1):
             out[r] = self._modal_bound(self._kept_units(r))
         return out
-
-    def order_for_tolerance(self, tol: float) -> int:
-        """The smallest order ≥ 1 whose certified bound is ≤ ``tol`` (pyMOR's ``tol=``).
-
-        Parameters
-        ----------
-        tol : float
-            A positive H∞ error.
-
-        Returns
-        -------
-        int
-            ``nstates`` when no smaller order meets ``tol``.
-        """
-        tol = check_tolerance(tol)
-        bounds = self.error_bounds()
-        ok = np.flatnonzero(bounds[1:] <= tol)
-        return int(ok[0]) + 1 if ok.size else self.nstates
 
     # ------------------------------------------------------------------ reduce
     def reduce(self, order: int | None = None, *, tol: float | None = None

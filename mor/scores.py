@@ -148,6 +148,14 @@ def finite_horizon_energy(sys: ModalSystem, horizon: float) -> np.ndarray:
                     alpha2 * np.expm1(2.0 * horizon * safe) / np.expm1(2.0 * safe))
 
 
+def _score_vector(scores) -> np.ndarray:
+    """``scores`` as a float64 vector; RatioError unless 1-D and non-empty."""
+    v = np.asarray(scores, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise RatioError(f"scores must be a non-empty 1-D array; got shape {v.shape}")
+    return v
+
+
 def prefix_normalize(scores, *, eps: float = 0.0) -> np.ndarray:
     """Layer-wise prefix (energy) normalisation of one layer's scores.
 
@@ -173,9 +181,7 @@ def prefix_normalize(scores, *, eps: float = 0.0) -> np.ndarray:
     -------
     ndarray, shape (n,)
     """
-    v = np.asarray(scores, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0:
-        raise RatioError(f"scores must be a non-empty 1-D array; got shape {v.shape}")
+    v = _score_vector(scores)
     if np.any(v < 0) or np.any(np.isnan(v)):
         raise RatioError("scores must be non-negative numbers (finite, or +inf for an "
                          "unstable unit)")
@@ -254,9 +260,7 @@ def released_prefix_normalize(scores) -> np.ndarray:
     -------
     ndarray, shape (n,)
     """
-    v = np.asarray(scores, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0:
-        raise RatioError(f"scores must be a non-empty 1-D array; got shape {v.shape}")
+    v = _score_vector(scores)
     if not np.all(np.isfinite(v)):
         raise RatioError("released scores must be finite")
     order = np.argsort(v, kind="stable")

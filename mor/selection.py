@@ -36,6 +36,7 @@ instead (:func:`prune`, Notes).
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,24 +47,47 @@ import numpy as np
 from mor import scores as _scores
 from mor.balanced_selection import balanced_plan
 from mor.budgets import tolerance_keep
+from mor.calibrated import CALIBRATED_METHODS
 from mor.exceptions import EmptySystemError, RatioError, UnknownMethodError, UnstableModeWarning
 from mor.plan import KeepPlan, modal_layers
 from mor.systems import ModalSystem
 
-__all__ = ["COMPAT_MODES", "METHODS", "SelectionMethod", "kept_count", "prune"]
+__all__ = [
+    "COMPAT_MODES",
+    "MAX_RATIOS",
+    "METHODS",
+    "METHOD_KINDS",
+    "MODAL_METHODS",
+    "SelectionMethod",
+    "check_methods",
+    "check_ratio",
+    "check_ratios",
+    "keep_plan",
+    "kept_count",
+    "method_kind",
+    "prune",
+]
 
 COMPAT_MODES: tuple[str, ...] = ("released",)
 """Values of ``prune(..., compat=...)`` besides None (the toolkit's own rules)."""
 
+MAX_RATIOS = 1001
+"""Most ratios in one sweep (a grid 0:1:0.001); each ratio is one more model per method."""
+
 
 @dataclass(frozen=True)
 class SelectionMethod:
-    """How a method scores units and compares them across layers."""
+    """How a method scores units and compares them across layers.
+
+    ``kind`` is ``"modal"`` (the plan keeps a subset of the modes: a :class:`KeepPlan`) or
+    ``"balanced"`` (the plan keeps an order of a change of basis: a ``BalancedPlan``).
+    """
 
     name: str
     score: Callable[[ModalSystem], np.ndarray] | None
-    across: str  # "prefix" | "global" | "uniform" | "random" | "balanced"
+    across: str  # "prefix" | "global" | "uniform" | "random" | "balanced" (orders per layer)
     description: str
+    kind: str = "modal"
 
 
 def _magnitude_squared(sys: ModalSystem) -> np.ndarray:
@@ -88,7 +112,8 @@ _REGISTRY: dict[str, SelectionMethod] = {
         SelectionMethod("lamp", _magnitude_squared, "prefix", "LAMP: prefix-normalised magnitude²"),
         SelectionMethod("random", None, "random", "seeded uniformly random units"),
         SelectionMethod(
-            "balanced_truncation", None, "balanced", "balanced truncation per layer (baseline)"
+            "balanced_truncation", None, "balanced", "balanced truncation per layer (baseline)",
+            kind="balanced",
         ),
     ]
 }
@@ -96,14 +121,156 @@ _REGISTRY: dict[str, SelectionMethod] = {
 METHODS: tuple[str, ...] = tuple(_REGISTRY)
 """Names of every selection method, in the order of MATH.md §3."""
 
+METHOD_KINDS: dict[str, str] = {
+    **{m.name: m.kind for m in _REGISTRY.values()},
+    # a calibrated method is its base method with scores or Gramians measured on data
+    **{name: _REGISTRY[name.removesuffix("_calibrated")].kind for name in CALIBRATED_METHODS},
+}
+"""Every method name, the calibrated ones included → ``"modal"`` or ``"balanced"``.
+
+The one source of which methods keep modes (a :class:`KeepPlan`) and which change the
+basis (a ``BalancedPlan``)."""
+
+MODAL_METHODS: tuple[str, ...] = tuple(n for n, k in METHOD_KINDS.items() if k == "modal")
+"""Names of the methods whose plans keep a subset of the modes (calibrated ones included)."""
+
 
 def get_method(name: str) -> SelectionMethod:
+    """The registered :class:`SelectionMethod` called ``name`` (UnknownMethodError if none)."""
     try:
         return _REGISTRY[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise UnknownMethodError(
             f"unknown method {name!r}; choose one of {', '.join(METHODS)}"
         ) from None
+
+
+def method_kind(name: str) -> str:
+    """``"modal"`` or ``"balanced"``: the kind of plan method ``name`` makes.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METHOD_KINDS` (calibrated methods included).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    UnknownMethodError
+        (an :class:`~mor.exceptions.ArgumentError`) for any other name, listing the valid ones.
+    """
+    try:
+        return METHOD_KINDS[name]
+    except (KeyError, TypeError):
+        raise UnknownMethodError(
+            f"unknown method {name!r}; choose from {', '.join(METHOD_KINDS)}") from None
+
+
+def check_methods(
+    methods: str | Sequence[str], *, kinds: Sequence[str] | None = None
+) -> list[str]:
+    """Method names validated, in the order given, without repeats.
+
+    Parameters
+    ----------
+    methods : str or sequence of str
+        ``"all"`` (every method of :data:`METHODS` of the allowed kinds; the calibrated
+        ones need data and are named explicitly), ``"a,b"`` or a sequence of names.
+    kinds : sequence of {"modal", "balanced"}, optional
+        The kinds of method accepted (default: both).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    UnknownMethodError
+        (an :class:`~mor.exceptions.ArgumentError`) for no name, an unknown name or a name
+        of another kind; the message lists the valid names.
+    """
+    allowed = tuple(kinds) if kinds is not None else ("modal", "balanced")
+    valid = [m for m, k in METHOD_KINDS.items() if k in allowed]
+    if isinstance(methods, str):
+        methods = [m for m in METHODS if m in valid] if methods == "all" else [
+            m.strip() for m in methods.split(",") if m.strip()]
+    methods = list(dict.fromkeys(methods))
+    unknown = [m for m in methods if m not in valid]
+    if unknown or not methods:
+        plain = [m for m in valid if m not in CALIBRATED_METHODS]
+        calibrated = [m for m in valid if m in CALIBRATED_METHODS]
+        raise UnknownMethodError(
+            f"unknown method(s) {unknown or methods}; choose from {', '.join(plain)}, "
+            f"{', '.join(calibrated)} (need training data) or 'all'"
+        )
+    return methods
+
+
+def _is_ratio(value: object) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and 0.0 <= value <= 1.0)
+
+
+def check_ratio(ratio: float, *, name: str = "ratio") -> float:
+    """One ratio: a real number in [0, 1] (finite, not a bool), as a float.
+
+    Parameters
+    ----------
+    ratio : float
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    RatioError
+        (an :class:`~mor.exceptions.ArgumentError`) naming the value and the range.
+    """
+    if not _is_ratio(ratio):
+        raise RatioError(f"{name} = {ratio!r}; expected a number in [0, 1] (0 keeps everything)")
+    return float(ratio)
+
+
+def check_ratios(ratios: Sequence[float]) -> list[float]:
+    """Sorted distinct ratios, each in [0, 1], at least one and at most :data:`MAX_RATIOS`.
+
+    Parameters
+    ----------
+    ratios : sequence of float
+
+    Returns
+    -------
+    list of float
+
+    Raises
+    ------
+    RatioError
+        (an :class:`~mor.exceptions.ArgumentError`) naming the bad values or the count.
+    """
+    if isinstance(ratios, str | bytes):
+        raise RatioError(f"ratios must be a sequence of numbers in [0, 1]; got {ratios!r}")
+    try:
+        values = list(ratios)
+    except TypeError:
+        raise RatioError(f"ratios must be numbers in [0, 1]; got {ratios!r}") from None
+    if len(values) > MAX_RATIOS:
+        raise RatioError(
+            f"{len(values)} pruning ratios; at most MAX_RATIOS = {MAX_RATIOS} (a grid "
+            "0:1:0.001) are evaluated in one sweep: use a coarser grid"
+        )
+    bad = [r for r in values if not _is_ratio(r)]
+    if bad or not values:
+        raise RatioError(
+            f"pruning ratios must lie in [0, 1]; got {bad or values} "
+            "(e.g. 0.1,0.5,0.9 or 0:1:0.05)"
+        )
+    return sorted({float(r) for r in values})
 
 
 def kept_count(nunits: Sequence[int], ratio: float, *, compat: str | None = None) -> int:
@@ -126,7 +293,7 @@ def kept_count(nunits: Sequence[int], ratio: float, *, compat: str | None = None
     -------
     int
     """
-    _check_ratio(ratio)
+    check_ratio(ratio)
     total = int(sum(nunits))
     if _check_compat(compat) == "released":
         return max(math.floor(total * (1 - Fraction(str(float(ratio))))), 1)
@@ -140,11 +307,6 @@ def _check_compat(compat: str | None) -> str | None:
             f"{', '.join(repr(c) for c in COMPAT_MODES)}"
         )
     return compat
-
-
-def _check_ratio(ratio: float) -> None:
-    if not isinstance(ratio, int | float) or not np.isfinite(ratio) or not 0.0 <= ratio <= 1.0:
-        raise RatioError(f"ratio = {ratio!r}; expected a number in [0, 1] (0 keeps everything)")
 
 
 def _layer_order(values: np.ndarray) -> np.ndarray:
@@ -288,10 +450,15 @@ def prune(
             raise RatioError("compat='released' selects by ratio or threshold, not tol")
         return _released_plan(layers, method, ratio, threshold, budget, eps)
     unstable = _unstable_units(layers, kept=True)
-    if spec.across == "balanced":
+    if spec.kind == "balanced":
         return balanced_plan(layers, ratio=ratio, threshold=threshold, budget=budget, tol=tol,
                              method=method)
+    return _modal_plan(layers, spec, unstable, ratio, threshold, budget, tol, seed, eps)
 
+
+def _modal_plan(layers, spec, unstable, ratio, threshold, budget, tol, seed, eps) -> KeepPlan:
+    """The KeepPlan of a modal method (:func:`prune` after its checks)."""
+    method = spec.name
     nunits = [s.nunits for s in layers]
     if spec.across == "random":
         rng = np.random.default_rng(seed)
@@ -326,15 +493,46 @@ def prune(
         else:
             keep = _global_top(keys, local, max(total, sum(max(f, 1) for f in nforced)))
 
+    return keep_plan(
+        method, keep, nunits, ratio, threshold,
+        scores=local if spec.across != "random" else None,
+        normalized_scores=keys if spec.across == "prefix" else None,
+        seed=seed if spec.across == "random" else None,
+    )
+
+
+def keep_plan(method: str, keep, nunits: Sequence[int], ratio: float | None,
+              threshold: float | None, *, scores=None, normalized_scores=None,
+              **fields) -> KeepPlan:
+    """A KeepPlan from a selection's arrays (indices and scores as plain Python numbers).
+
+    Parameters
+    ----------
+    method : str
+    keep : sequence of sequence of int
+        Per layer, the kept unit indices, ascending.
+    nunits : sequence of int
+    ratio, threshold : float or None
+    scores, normalized_scores : sequence of ndarray, optional
+    **fields
+        Further :class:`KeepPlan` fields (``seed``, ``compat``).
+
+    Returns
+    -------
+    KeepPlan
+    """
+    def rows(values):
+        return None if values is None else [tuple(float(x) for x in v) for v in values]
+
     return KeepPlan(
         method=method,
         keep=[tuple(int(i) for i in k) for k in keep],
-        nunits=nunits,
+        nunits=list(nunits),
         ratio=None if ratio is None else float(ratio),
         threshold=None if threshold is None else float(threshold),
-        scores=[tuple(v) for v in local] if spec.across != "random" else None,
-        normalized_scores=[tuple(k) for k in keys] if spec.across == "prefix" else None,
-        seed=seed if spec.across == "random" else None,
+        scores=rows(scores),
+        normalized_scores=rows(normalized_scores),
+        **fields,
     )
 
 
@@ -397,16 +595,8 @@ def _released_plan(
             "silence their SSM); a KeepPlan keeps at least one unit per layer: lower the "
             "ratio or threshold"
         )
-    return KeepPlan(
-        method=method,
-        keep=[tuple(int(i) for i in k) for k in keep],
-        nunits=nunits,
-        ratio=None if ratio is None else float(ratio),
-        threshold=None if threshold is None else float(threshold),
-        scores=[tuple(v) for v in local],
-        normalized_scores=[tuple(k) for k in keys],
-        compat="released",
-    )
+    return keep_plan(method, keep, nunits, ratio, threshold, scores=local,
+                     normalized_scores=keys, compat="released")
 
 
 def _threshold_keep(

@@ -21,6 +21,7 @@ import numpy as np
 
 from mor._lti import as_statespace, check_labels, chosen_name, default_labels
 from mor.exceptions import (
+    ArgumentError,
     EmptySystemError,
     IllConditionedEigenbasisError,
     IllConditionedEigenbasisWarning,
@@ -417,11 +418,13 @@ class ModalSystem:
 
     @property
     def ninputs(self) -> int:
-        return int(self.B.shape[1])
+        """Number of inputs (columns of B)."""
+        return self.B.shape[1]
 
     @property
     def noutputs(self) -> int:
-        return int(self.C.shape[0])
+        """Number of outputs (rows of C)."""
+        return self.C.shape[0]
 
     @property
     def isctime(self) -> bool:
@@ -1058,6 +1061,61 @@ class ModalSystem:
         powers = poles[None, :] ** k[:, None]
         h = np.real(np.einsum("pn,kn,nm->kpm", C, powers, B))
         return np.concatenate([s.D[None], h], axis=0)[:nsteps]
+
+    def simulate(self, u) -> np.ndarray:
+        """Output for the input sequence ``u`` from a zero initial state (discrete time).
+
+        Standard: ``x[k+1] = Λx[k] + Bu[k]``, ``y[k] = Cx[k] + Du[k]``.  Output after the
+        update (S5): ``x[k] = Λx[k−1] + Bu[k]``, ``y[k] = Cx[k] + Du[k]``.  Pairs are written
+        out, so a pair unit contributes ``2·Re(c x)``.  A bidirectional layer adds ``C_b``
+        times the same recurrence run on the reversed input, reversed back.  Float64, the
+        exact recurrence (no FFT).
+
+        Parameters
+        ----------
+        u : array_like, shape (length, ninputs)
+            One input sequence.
+
+        Returns
+        -------
+        ndarray, shape (length, noutputs)
+
+        Raises
+        ------
+        ArgumentError
+            The system is continuous time.
+
+        Examples
+        --------
+        >>> ModalSystem([0.5], [[1.0]], [[1.0]], dt=1).simulate([[1.0], [0.0], [0.0]]).ravel()
+        array([0. , 1. , 0.5])
+        """
+        if self.isctime:
+            raise ArgumentError(f"{_where(self.name)}simulate needs a discrete-time system; "
+                                "discretise it first")
+        u = np.asarray(u, dtype=np.float64)
+        poles, B, C, Cb = self.expanded_modes()
+        after = self.output_after_update
+        y = _modal_recurrence(poles, B, C, u, after) + u @ self.D.T
+        if Cb is not None:
+            y = y + _modal_recurrence(poles, B, Cb, u[::-1], after)[::-1]
+        return y
+
+
+def _modal_recurrence(poles: np.ndarray, B: np.ndarray, C: np.ndarray, u: np.ndarray,
+                      after_update: bool) -> np.ndarray:
+    """``Re(C x[k])`` for the complex modes ``x[k+1] = Λx[k] + Bu[k]``, x₀ = 0, read before
+    the update (or after it, S5): :meth:`ModalSystem.simulate`, one direction."""
+    x = np.zeros(poles.shape[0], dtype=np.complex128)
+    out = np.empty((u.shape[0], C.shape[0]))
+    for k in range(u.shape[0]):
+        if after_update:
+            x = poles * x + B @ u[k]
+            out[k] = (C @ x).real
+        else:
+            out[k] = (C @ x).real
+            x = poles * x + B @ u[k]
+    return out
 
 
 def _same_time_base(a: ModalSystem, b: ModalSystem) -> bool:

@@ -18,6 +18,7 @@ import control
 import numpy as np
 import scipy.linalg
 
+from mor._lti import as_statespace
 from mor.exceptions import InputTypeError, NormComputationError, StateDimensionError
 from mor.norms import hankel_singular_values, statespace_matrices
 from mor.systems import ModalSystem
@@ -26,6 +27,7 @@ __all__ = [
     "balanced_singular_perturbation",
     "balanced_truncation",
     "balanced_truncation_bound",
+    "error_system",
     "modal_truncation",
 ]
 
@@ -61,6 +63,95 @@ def modal_truncation(sys: ModalSystem, keep: Sequence[int]) -> ModalSystem:
             "unit indices"
         )
     return sys.subsystem(keep)
+
+
+def error_system(full, reduced):
+    """The error system ``G − G_r`` of a truncation.
+
+    For a modal system the error of a modal truncation is exactly the pruned units,
+    ``G − G_r = Σ_{i∈T} G_i`` with D = 0 (last eq. 15–17): no unit is formed twice, so
+    nothing cancels in floating point and its norms are those of the pruned units alone.
+
+    Parameters
+    ----------
+    full : ModalSystem, `StateSpace` or `TransferFunction`
+        The full system G.
+    reduced : ModalSystem, `StateSpace`, `TransferFunction` or sequence of int
+        The reduced model G_r, or (``full`` a ModalSystem) the indices ``T`` of the units
+        the truncation prunes.  A ModalSystem whose units are units of ``full`` (as
+        :func:`modal_truncation` or ``full.subsystem`` make them) is matched unit by unit.
+
+    Returns
+    -------
+    ModalSystem or `StateSpace`
+        A ModalSystem of the pruned units (pairing, time domain, backward C, pole logs
+        and output convention of ``full``; D = ``full.D − reduced.D``, 0 for a truncation);
+        ``full − reduced`` as a ModalSystem holding the units of both when ``reduced`` is
+        another modal system; otherwise the ``StateSpace`` realisation of ``full − reduced``
+        (the states of both).
+
+    Raises
+    ------
+    StateDimensionError
+        Unit indices outside ``0..nunits − 1`` or repeated, or systems whose time base or
+        channel counts differ.
+
+    Examples
+    --------
+    >>> s = ModalSystem([0.5, -0.9], [[1.0], [1.0]], [[1.0, 0.1]], dt=1)
+    >>> error_system(s, [1]).poles.real.tolist()
+    [-0.9]
+    >>> error_system(s, modal_truncation(s, [0])).poles.real.tolist()
+    [-0.9]
+    """
+    if isinstance(full, ModalSystem) and isinstance(reduced, ModalSystem):
+        kept = _matched_units(full, reduced)
+        if kept is None:
+            return full - reduced
+        pruned = np.setdiff1d(np.arange(full.nunits), kept)
+        return _pruned_units(full, pruned, full.D - reduced.D)
+    if isinstance(full, ModalSystem) and not isinstance(reduced, control.LTI):
+        return _pruned_units(full, np.asarray(reduced, dtype=np.int64), None)
+    return as_statespace(_as_statespace(full)) - as_statespace(_as_statespace(reduced))
+
+
+def _pruned_units(sys: ModalSystem, pruned: np.ndarray, D) -> ModalSystem:
+    """The units ``pruned`` of ``sys`` with feedthrough ``D`` (None: 0)."""
+    part = sys.subsystem(pruned)
+    return ModalSystem(
+        part.poles, part.B, part.C, None if D is None or not np.any(D) else D, part.dt,
+        pair=part.pair, C_backward=part.C_backward, log_poles=part.log_poles,
+        output_after_update=part.output_after_update,
+        name=f"{sys.name or 'layer'} (truncation error)", allow_unstable=part.allow_unstable,
+    )
+
+
+def _unit_key(sys: ModalSystem, i: int) -> tuple:
+    """Everything that defines unit ``i`` (its pole, log, pairing, B row, C and C_b columns)."""
+    backward = b"" if sys.C_backward is None else sys.C_backward[:, i].tobytes()
+    log = None if sys.log_poles is None else complex(sys.log_poles[i])
+    return (complex(sys.poles[i]), log, bool(sys.pair[i]), sys.B[i].tobytes(),
+            sys.C[:, i].tobytes(), backward)
+
+
+def _matched_units(full: ModalSystem, reduced: ModalSystem) -> np.ndarray | None:
+    """Indices in ``full`` of the units of ``reduced`` (each used once), or None when a unit
+    of ``reduced`` is not a unit of ``full`` or the two differ in form."""
+    same_form = (full.output_after_update == reduced.output_after_update
+                 and (full.C_backward is None) == (reduced.C_backward is None)
+                 and full.dt == reduced.dt and full.D.shape == reduced.D.shape)
+    if not same_form:
+        return None
+    free: dict[tuple, list[int]] = {}
+    for i in range(full.nunits):
+        free.setdefault(_unit_key(full, i), []).append(i)
+    kept = []
+    for i in range(reduced.nunits):
+        slots = free.get(_unit_key(reduced, i))
+        if not slots:
+            return None
+        kept.append(slots.pop(0))
+    return np.asarray(kept, dtype=np.int64)
 
 
 def _as_statespace(sys) -> control.StateSpace:

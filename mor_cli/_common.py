@@ -1,4 +1,4 @@
-"""Helpers shared by the sub-commands: argument parsing, checks, progress and tables.
+"""Helpers shared by the sub-commands: argument parsing, checks and progress.
 
 Nothing here imports JAX: ``mor reduce`` and ``mor verify`` run with the core dependencies.
 """
@@ -11,16 +11,17 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 from mor.exceptions import MORError
 
-MAX_RATIOS = 1001
-"""Most ratios in one run (a grid 0:1:0.001); the same limit as ``ssm_bridge.pipeline``."""
-
 PROGRESS_MIN_STATES = 200
 """Systems with at least this many states print progress by default (seconds to minutes)."""
+
+
+T = TypeVar("T")
 
 
 class CommandError(MORError):
@@ -28,13 +29,25 @@ class CommandError(MORError):
 
 
 # ---------------------------------------------------------------------- argument types
+def package_check(check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``check(*args, **kwargs)``, a package's validator, with its error as argparse's.
+
+    The package owns the rule and the message; the command line only shows it (one line,
+    exit status 2, the option named by argparse).
+    """
+    try:
+        return check(*args, **kwargs)
+    except MORError as err:
+        raise argparse.ArgumentTypeError(" ".join(str(err).split())) from None
+
+
 def _ratio_range(text: str) -> list[float]:
-    """``"start:stop:step"`` (stop included) → the ratios, checked before any is made."""
+    """``"start:stop:step"`` (stop included) → the ratios, its size checked before any is made."""
+    from mor.selection import MAX_RATIOS, check_ratio
+
     start, stop, step = (float(x) for x in text.split(":"))
     for name, value in (("start", start), ("stop", stop)):
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise argparse.ArgumentTypeError(
-                f"ratios must lie in [0, 1]; the {name} of {text!r} is {value:g}")
+        package_check(check_ratio, value, name=f"the {name} of {text!r}")
     if not (math.isfinite(step) and step > 0):
         raise argparse.ArgumentTypeError(
             f"the step of {text!r} must be a positive number (e.g. 0:1:0.05)")
@@ -51,39 +64,51 @@ def _ratio_range(text: str) -> list[float]:
 
 
 def parse_ratios(text: str) -> list[float]:
-    """``"0.1,0.5"`` or a range ``"start:stop:step"`` (stop included) → ratios in [0, 1].
+    """``"0.1,0.5"`` or a range ``"start:stop:step"`` (stop included) → sorted distinct ratios.
 
-    At most :data:`MAX_RATIOS` ratios; the size of a range is checked before it is built.
+    The one ratio-list parser of the command line; the values are checked by
+    :func:`mor.selection.check_ratios` (each in [0, 1], at most ``MAX_RATIOS``), and the
+    size of a range before it is built.
     """
-    try:
-        if ":" in text:
-            ratios = _ratio_range(text)
-        else:
-            ratios = [float(x) for x in text.split(",") if x.strip()]
+    from mor.selection import check_ratios
+
+    try:  # the checks of a range raise argparse's error, not a ValueError
+        ratios = _ratio_range(text) if ":" in text else [
+            float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid ratio list {text!r}; use e.g. 0.1,0.5,0.9 or 0:1:0.05"
         ) from None
-    bad = [r for r in ratios if not 0.0 <= r <= 1.0]
-    if not ratios or bad:
-        raise argparse.ArgumentTypeError(f"ratios must lie in [0, 1]; got {bad or ratios}")
-    if len(ratios) > MAX_RATIOS:
-        raise argparse.ArgumentTypeError(
-            f"{len(ratios)} ratios; at most {MAX_RATIOS} (MAX_RATIOS) are evaluated in one run")
-    return ratios
+    return package_check(check_ratios, ratios)
 
 
 def parse_ratio(text: str) -> float:
-    """One pruning ratio in [0, 1]."""
+    """One pruning ratio, checked by :func:`mor.selection.check_ratio` (in [0, 1])."""
+    from mor.selection import check_ratio
+
+    return package_check(check_ratio, _number(text, "ratio", "a number in [0, 1]"))
+
+
+def parse_methods(text: str) -> list[str]:
+    """``"all"`` or ``"a,b"`` → method names, checked by :func:`mor.selection.check_methods`."""
+    from mor.selection import check_methods
+
+    return package_check(check_methods, text)
+
+
+def parse_tolerance(text: str) -> float:
+    """An H∞ error tolerance, checked by :func:`mor.budgets.check_tolerance` (> 0, finite)."""
+    from mor.budgets import check_tolerance
+
+    value = _number(text, "tolerance", "a positive H-infinity error, e.g. 1e-3")
+    return package_check(check_tolerance, value)
+
+
+def _number(text: str, what: str, expected: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid ratio {text!r}; expected a number in [0, 1]"
-        ) from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"ratio must lie in [0, 1]; got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"invalid {what} {text!r}; expected {expected}") from None
 
 
 def _integer(text: str) -> int:
@@ -115,6 +140,52 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> None:
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help=f"progress lines on stderr (default: for systems of {PROGRESS_MIN_STATES} states "
         "or more)")
+
+
+# ---------------------------------------------------------------------- shared options
+def add_method_argument(parser: argparse.ArgumentParser, methods: Sequence[str]) -> None:
+    """``--method`` (default aire), its help listing ``methods``; the package checks the name."""
+    parser.add_argument("--method", default="aire",
+                        help=f"selection method, one of {', '.join(methods)} (default aire)")
+
+
+def add_seed_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--seed`` (an integer >= 0, default 0) of ``what``."""
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help=f"seed of {what} (>= 0)")
+
+
+def add_output_dir_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--out DIR`` (required) and ``--force``; the directory is checked by the job."""
+    parser.add_argument("--out", required=True,
+                        help=f"{what} to create; an existing one is replaced only with "
+                        "--force, and only if mor wrote it")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing --out written by mor (it holds "
+                        ".mor-output.json); never the current, home or input folder")
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """CHECKPOINT, --out, --force, --task, --batch-size, --no-verify (prune and compare)."""
+    parser.add_argument("checkpoint", help="bundled name (s5_digits, s5_mnist1d, s4d_digits), "
+                        ".msgpack file, `mor train` run directory or Orbax directory")
+    add_output_dir_arguments(parser, "output directory")
+    parser.add_argument("--task", default=None,
+                        help="the checkpoint's task when no metadata JSON lies beside it "
+                        "(digits, digits32, mnist1d, listops)")
+    parser.add_argument("--batch-size", type=positive_int, default=256,
+                        help="evaluation batch size (default 256)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="load a checkpoint whose files differ from the SHA-256 checksums "
+                        "in its metadata, with a warning (default: refuse it)")
+
+
+def add_compat_argument(parser: argparse.ArgumentParser) -> None:
+    """--compat (prune and compare)."""
+    parser.add_argument("--compat", choices=["released"], default=None,
+                        help="'released': select aire/last states exactly as the released "
+                        "LAST / AIRE-Prune code does (1e-8 on the pole gap, its bidirectional "
+                        "score, K = max(floor(N(1-ratio)), 1), keep score >= K-th largest); "
+                        "default: the toolkit's rules")
 
 
 # ---------------------------------------------------------------------- output files
@@ -210,71 +281,10 @@ class Progress:
         self.close()
 
 
-def network_methods() -> tuple[str, ...]:
-    """Methods that prune a checkpoint: ``mor.METHODS`` and the data-calibrated ones."""
-    from mor.selection import METHODS
-
-    try:
-        from mor.calibrated import CALIBRATED_METHODS
-    except ImportError:  # pragma: no cover - a build without calibration
-        CALIBRATED_METHODS = ()
-    return (*METHODS, *CALIBRATED_METHODS)
-
-
-def parse_method(text: str) -> str:
-    """One pruning method; ``all`` is refused with the command that compares them all.
-
-    Raises
-    ------
-    CommandError
-        ``all`` or an unknown name (the message lists the methods).
-    """
-    methods = network_methods()
-    name = text.strip()
-    if name == "all":
-        raise CommandError(
-            "--method all: prune writes one model, so it takes one method; to evaluate every "
-            "method use `mor compare CHECKPOINT --methods all --out DIR`")
-    if name not in methods:
-        raise CommandError(f"unknown method {name!r}; choose from {', '.join(methods)}")
-    return name
-
-
-def parse_methods(text: str) -> list[str]:
-    from mor.selection import METHODS
-
-    methods = list(METHODS) if text == "all" else [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise argparse.ArgumentTypeError(
-            f"unknown method(s) {unknown}; choose from {', '.join(METHODS)} or 'all'"
-        )
-    return methods
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table with right-aligned columns."""
-    cells = [[str(h) for h in header]] + [[_fmt(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |"
-             for r in cells]
-    lines.insert(1, "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
-    return "\n".join(lines)
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
 def resolve_system_argument(text: str):
     """A bundled benchmark name, a .mat file or a .json system file → control.StateSpace."""
     import mor
-    from mor.benchmarks import load_mat_system
-    from mor.system_io import load_system
+    from mor.system_io import load_mat_system, load_system
 
     if text in mor.BENCHMARKS and not Path(text).is_file():
         return mor.load_benchmark(text)

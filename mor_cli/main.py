@@ -1,8 +1,10 @@
 """The ``mor`` command line: a thin layer over mor, verification and ssm_bridge.
 
-Each sub-command lives in its own module of this package, which exposes
-``register(subparsers)``; heavy imports (JAX) happen inside the handlers, so
-``mor --help`` stays fast.
+Each sub-command ``NAME`` lives in the module ``mor_cli.NAME``, which exposes
+``add_arguments(parser)`` and ``run(args)``.  Its docstring opens with the paragraph
+"``mor NAME``: HELP." (HELP is the line ``mor --help`` shows) and then a plain-text paragraph
+(the description of ``mor NAME --help``), so each text is written once.  Heavy imports
+(JAX) happen inside the handlers, so ``mor --help`` stays fast.
 
 Exit status: 0 on success; 2 with one line ``mor COMMAND: error: ...`` on stderr for a bad
 argument or input, a refused output directory, or an operating-system error (disk full,
@@ -25,7 +27,8 @@ import threading
 import warnings
 from typing import NoReturn
 
-__all__ = ["ArgumentParser", "build_parser", "describe_os_error", "main", "show_defaults"]
+__all__ = ["ArgumentParser", "add_command", "build_parser", "command_texts",
+           "describe_os_error", "main", "show_defaults"]
 
 # Sub-command modules, in the order ``mor --help`` lists them.
 COMMAND_MODULES = ("demo", "reduce", "verify", "train", "prune", "compare")
@@ -70,12 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
             if err.name == f"mor_cli.{name}":
                 continue  # sub-command not part of this build
             raise
-        module.register(subparsers)
+        add_command(subparsers, name, module)
     for sub in subparsers.choices.values():
         # `mor prune ... -v` as well as `mor -v prune ...`; SUPPRESS keeps the top-level value
         sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="log progress details (also accepted before COMMAND)")
         show_defaults(sub)
+    return parser
+
+
+def command_texts(doc: str) -> tuple[str, str]:
+    """The help line and the description of a sub-command, from its module docstring.
+
+    Parameters
+    ----------
+    doc : str
+        The docstring: a first paragraph "``mor NAME``: HELP.", then the description
+        (plain text, no reST markup, since ``mor NAME --help`` prints it as it is).
+
+    Returns
+    -------
+    (str, str)
+        HELP without its final full stop, and the description; white space folded.
+    """
+    summary, description = (" ".join(par.split()) for par in doc.split("\n\n")[:2])
+    return summary.split(": ", 1)[1].removesuffix("."), description
+
+
+def add_command(subparsers, name: str, module) -> argparse.ArgumentParser:
+    """Sub-command ``name``: texts from ``module``'s docstring, its options, its handler."""
+    help_line, description = command_texts(module.__doc__)
+    parser = subparsers.add_parser(name, help=help_line, description=description)
+    module.add_arguments(parser)
+    parser.set_defaults(handler=module.run)
     return parser
 
 

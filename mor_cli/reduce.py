@@ -1,4 +1,10 @@
-"""``mor reduce``: reduce one linear system by several methods and compare exact errors.
+"""``mor reduce``: reduce a linear system (benchmark, .mat or .json): compare methods, or
+make one certified model.
+
+Reduce a stable linear system by modal (AIRE, LAST, ...) and balanced truncation at several
+ratios, and print the exact H∞ and H2 errors of each reduction and which method wins.  With
+--order or --tol: make one reduced model of any system (an unstable part is kept whole),
+print its certified and exact error, and write it (--out) and its error plots (--plots).
 
     mor reduce SYSTEM [--methods aire,last,...] [--ratios 0.25,0.5,0.75] [--no-progress]
     mor reduce SYSTEM --order R | --tol EPS [--method M] [--out model.mat] [--plots DIR]
@@ -22,6 +28,7 @@ import warnings
 import numpy as np
 
 from mor.exceptions import UnstableModeWarning, UnstableSystemError
+from mor.io import markdown_table
 from mor_cli._common import (
     CollectedWarnings,
     CommandError,
@@ -30,9 +37,10 @@ from mor_cli._common import (
     add_progress_argument,
     check_output_file,
     check_system_output,
-    format_table,
     parse_methods,
     parse_ratios,
+    parse_tolerance,
+    positive_int,
     progress_wanted,
     resolve_system_argument,
 )
@@ -40,19 +48,8 @@ from mor_cli._common import (
 DEFAULT_METHODS = "aire,last,global_hinf,balanced_truncation"
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "reduce",
-        help="reduce a linear system (benchmark, .mat or .json): compare methods, or make "
-        "one certified model",
-        description=(
-            "Reduce a stable linear system by modal (AIRE, LAST, ...) and balanced truncation "
-            "at several ratios, and print the exact H∞ and H2 errors of each reduction and "
-            "which method wins.  With --order or --tol: make one reduced model of any system "
-            "(an unstable part is kept whole), print its certified and exact error, and write "
-            "it (--out) and its error plots (--plots)."
-        ),
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``mor reduce``."""
     from mor.reduction import REDUCE_METHODS
     from mor.selection import METHODS
 
@@ -68,9 +65,9 @@ def register(subparsers) -> None:
     one = parser.add_argument_group(
         "one reduced model (mor.reduce): give --order or --tol")
     size = one.add_mutually_exclusive_group()
-    size.add_argument("--order", type=_order, default=None, metavar="R",
+    size.add_argument("--order", type=positive_int, default=None, metavar="R",
                       help="states of the reduced model")
-    size.add_argument("--tol", type=_tol, default=None, metavar="EPS",
+    size.add_argument("--tol", type=parse_tolerance, default=None, metavar="EPS",
                       help="the smallest order whose certified H-infinity error is <= EPS")
     one.add_argument("--method", choices=REDUCE_METHODS, default="balanced_truncation",
                      metavar="METHOD",
@@ -87,30 +84,6 @@ def register(subparsers) -> None:
                      "sigma, hankel and error_vs_order")
     add_figure_arguments(one)
     add_progress_argument(parser)
-    parser.set_defaults(handler=run)
-
-
-def _order(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid order {text!r}; expected an integer >= 1")
-    return value
-
-
-def _tol(text: str) -> float:
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(
-            f"invalid tolerance {text!r}; expected a positive H-infinity error, e.g. 1e-3")
-    return value
 
 
 def check_reducible(sys_, label: str = "system") -> None:
@@ -141,9 +114,11 @@ def _relative(error: float, full: float) -> float | None:
 def reduction_table(
     sys_, methods, ratios, *, progress: Progress | None = None
 ) -> tuple[list[str], list[list[object]]]:
-    """Rows: method, ratio, kept states, exact H∞ and H2 errors (absolute and relative)."""
-    import control
+    """Rows: method, ratio, kept states, exact H∞ and H2 errors (absolute and relative).
 
+    The errors are the exact ones of :func:`verification.certify` (its certificate of the
+    one-layer plan).
+    """
     import mor
 
     check_reducible(sys_)
@@ -151,37 +126,42 @@ def reduction_table(
     progress.step(f"modal form and norms of the full system ({sys_.nstates} states)")
     modal = mor.ModalSystem.from_statespace(sys_, name="system")
     full_hinf, full_h2 = mor.hinf_norm(modal), mor.h2_norm(modal)
-    ss = modal.to_statespace()
     rows = []
     for method in methods:
         for ratio in ratios:
             progress.step(f"{method} at ratio {ratio:g}")
             start = time.perf_counter()
-            plan = mor.prune([modal], method, ratio=ratio)
-            if plan.kind == "balanced":
-                reduced = mor.balanced_truncation(ss, plan.kept_counts[0])
-                error = control.parallel(ss, -reduced)
-                states = reduced.nstates
-                hinf_err = mor.hinf_norm(error, method="slicot")
-                h2_err = mor.h2_norm(error)
-            else:
-                pruned = plan.pruned[0]
-                states = plan.apply([modal])[0].nstates
-                if pruned:
-                    error_sys = modal.subsystem(pruned)
-                    error_sys = mor.ModalSystem(
-                        error_sys.poles, error_sys.B, error_sys.C, None, error_sys.dt,
-                        pair=error_sys.pair,
-                    )
-                    hinf_err, h2_err = mor.hinf_norm(error_sys), mor.h2_norm(error_sys)
-                else:
-                    hinf_err = h2_err = 0.0
+            states, hinf_err, h2_err = _exact_errors(modal, method, ratio)
             seconds = time.perf_counter() - start
             rows.append([method, ratio, f"{states}/{modal.nstates}", hinf_err,
                          _relative(hinf_err, full_hinf), h2_err, _relative(h2_err, full_h2),
                          f"{seconds:.2f}"])
     header = ["method", "ratio", "states", "H∞ error", "rel. H∞", "H2 error", "rel. H2", "s"]
     return header, rows
+
+
+def _exact_errors(modal, method: str, ratio: float) -> tuple[int, float, float]:
+    """(kept real states, exact ‖G − G_r‖∞, exact ‖G − G_r‖₂) of ``method`` at ``ratio``.
+
+    Raises
+    ------
+    CommandError
+        An exact norm could not be computed (the certificate's reason is given).
+    """
+    import mor
+    from verification import certify
+
+    plan = mor.prune([modal], method, ratio=ratio)
+    layer = certify([modal], plan).layers[0]
+    for value, reason in ((layer.exact_hinf, layer.hinf_reason), (layer.exact_h2,
+                                                                   layer.h2_reason)):
+        if value is None:
+            raise CommandError(f"{method} at ratio {ratio:g}: {reason}")
+    if plan.kind == "balanced":
+        states = layer.nunits - layer.npruned  # a balanced layer counts real states
+    else:
+        states = plan.apply([modal])[0].nstates
+    return states, layer.exact_hinf, layer.exact_h2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
                 "comparison table needs the modal form of a stable system.  Reduce it with "
                 "--order R or --tol EPS: balanced truncation keeps the unstable part whole "
                 "and reduces the stable one") from None
-    print(format_table(header, rows))
+    print(markdown_table(header, rows, padded=True))
     for line in verdict_lines(header, rows):
         print(line)
     print(f"next: `mor reduce {args.system} --tol EPS --out model.mat` writes the smallest "
@@ -310,8 +290,8 @@ def run_single(args: argparse.Namespace, sys_) -> int:
            f"the smallest order certified within tol {args.tol:g}")
     print(f"{args.method} to {info.order} states ({how}):")
     rows = [[info.order, info.bound, exact, exact / info.bound if info.bound else None]]
-    print(format_table(["states", "certified H∞ bound", "exact H∞ error", "exact / bound"],
-                       rows))
+    print(markdown_table(["states", "certified H∞ bound", "exact H∞ error", "exact / bound"],
+                         rows, padded=True))
     print(f"bound: {info.bound_source}")
     for note in info.notes:
         print(f"note: {note}")

@@ -1,4 +1,9 @@
-"""``mor train``: train an S5 or S4D stack on a bundled task and write a checkpoint.
+"""``mor train``: train an S5/S4D model on a bundled task and save a checkpoint.
+
+Train an S5 or S4D classification stack on a bundled task (digits, digits32, mnist1d,
+listops) with a preset (tiny: a few steps; cpu: minutes on a laptop; paper: the papers'
+sizes, for a GPU) and write DIR/model.msgpack with its config and metadata (test accuracy
+included).
 
     mor train TASK --model s5|s4d --preset tiny|cpu|paper|paper_cpu --seed N --out DIR
                    [--force] [--epochs N] [--no-progress] [--reduce-every N --tol TAU]
@@ -14,28 +19,22 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["register", "run"]
+from mor.io import markdown_table
+from mor_cli._common import add_output_dir_arguments, add_seed_argument
+
+__all__ = ["add_arguments", "print_finetune", "run"]
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train an S5/S4D model on a bundled task and save a checkpoint",
-        description="Train an S5 or S4D classification stack on a bundled task (digits, "
-        "digits32, mnist1d, listops) with a preset (tiny: a few steps; cpu: minutes on a "
-        "laptop; paper: the papers' sizes, for a GPU) and write DIR/model.msgpack with its "
-        "config and metadata (test accuracy included).",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``mor train``."""
     p.add_argument("task", help="task name: digits, digits32, mnist1d, listops or "
                    "japanese_vowels (needs the 'timeseries' extra)")
     p.add_argument("--model", default="s5", help="s5 (default) or s4d")
     p.add_argument("--preset", default="cpu",
                    help="tiny, cpu (default), paper (GPU) or paper_cpu (the papers' shape, "
                    "<= ~20 min on 2 CPU cores)")
-    p.add_argument("--seed", type=int, default=0, help="seed of data and training (default 0)")
-    p.add_argument("--out", required=True, help="run directory to create")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing --out written by mor (it holds .mor-output.json)")
+    add_seed_argument(p, "data and training")
+    add_output_dir_arguments(p, "run directory")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--from", dest="from_checkpoint", default=None, metavar="CHECKPOINT",
@@ -51,7 +50,6 @@ def register(subparsers) -> None:
     p.add_argument("--reduction", default="energy", choices=["energy", "balanced"],
                    help="with --reduce-every: 'energy' (modal truncation by unit energy, "
                    "default) or 'balanced' (balanced truncation, discarded Hankel energy)")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,13 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ssm_bridge._staging import check_output_dir
     from ssm_bridge.presets import get_preset
-    from ssm_bridge.train import TrainError, train
+    from ssm_bridge.train import check_epochs, train
 
     preset = get_preset(args.task, args.preset, model=args.model)  # clear error if unknown
-    if args.epochs is not None and args.epochs < 1:
-        raise TrainError(f"--epochs {args.epochs}: expected a positive integer")
-    if args.seed < 0:
-        raise TrainError(f"--seed {args.seed}: expected a non-negative integer")
+    check_epochs(args.epochs)
     check_output_dir(args.out, force=args.force)  # before any work
     if args.from_checkpoint is not None:
         return _run_finetune(args)
@@ -107,12 +102,11 @@ def _run_finetune(args: argparse.Namespace) -> int:
 
 def print_finetune(res) -> None:
     """Accuracy and loss before and after fine-tuning, the steps and the time they took."""
-    from mor_cli._common import format_table
-
     b, a = res.before, res.after
     rows = [[name, f"{100 * d['test_accuracy']:.2f}", f"{d['test_loss']:.4f}",
              f"{d['train_loss']:.4f}"] for name, d in (("before", b), ("after", a))]
-    print(format_table(["fine-tuning", "test accuracy (%)", "test loss", "train loss"], rows))
+    print(markdown_table(["fine-tuning", "test accuracy (%)", "test loss", "train loss"], rows,
+                         padded=True))
     print(f"fine-tuned {res.steps} steps on the training split in {res.time_s:.1f} s; "
           f"stored modes per layer {list(res.result.config.state_sizes)}")
     print(f"checkpoint: {res.path / 'model.msgpack'}")

@@ -1,4 +1,4 @@
-"""KeepPlan → model: masked parameter tree (same shapes) or a dimension-reduced one.
+"""Plan → model: masked parameter tree (same shapes) or a dimension-reduced one.
 
 ``mode="mask"`` zeroes, for every pruned unit, its B̃ row and its C̃ column(s): the pruned
 states are then identically zero and contribute nothing, and the tree keeps its shapes
@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mor.exceptions import PlanMismatchError
-from mor.plan import KeepPlan
+from mor.plan import BalancedPlan, KeepPlan
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import ConfigError
 from ssm_bridge.layout import (
@@ -35,7 +35,7 @@ from ssm_bridge.layout import (
     validate_tree,
 )
 
-__all__ = ["apply", "plan_masks"]
+__all__ = ["apply", "plan_masks", "rewrapped"]
 
 INERT_LAMBDA_RE = -1.0
 """Re λ of the inert modes that pad S4D channels after removal."""
@@ -51,15 +51,15 @@ def plan_masks(plan: KeepPlan, config: StackConfig) -> list[np.ndarray]:
         it is a balanced-truncation plan: it changes each layer's state basis, so no mask
         over the original states represents it (apply it with ``mode="remove"``).
     """
-    if not isinstance(plan, KeepPlan):
-        raise PlanMismatchError(f"expected a mor.KeepPlan; got {type(plan).__name__}")
-    if plan.kind != "modal":
+    if isinstance(plan, BalancedPlan):
         raise PlanMismatchError(
             f"plan of kind {plan.kind!r} ({plan.method}) has no mask: balanced truncation "
             "changes each layer's state basis, so zeroing some of the original states does "
             "not represent it; apply it with mode='remove', which writes the reduced "
             "(re-diagonalised, same D) layers into a smaller tree"
         )
+    if not isinstance(plan, KeepPlan):
+        raise PlanMismatchError(f"expected a mor.KeepPlan; got {type(plan).__name__}")
     if plan.nlayers != config.n_layers:
         raise PlanMismatchError(
             f"the plan is for {plan.nlayers} layers but the model has {config.n_layers}; "
@@ -124,27 +124,40 @@ def _remove_seq(seq: dict, mask: np.ndarray, config: StackConfig) -> tuple[dict,
     return out, width
 
 
+def rewrapped(tree: Mapping[str, Any], params: dict, batch_stats: Any, wrapped: bool) -> dict:
+    """New params (and batch stats) wrapped as ``tree`` was, its other collections copied.
+
+    The inverse of :func:`ssm_bridge.layout.copied_variables` for a rewritten ``params``.
+    """
+    out = join_variables(params, batch_stats) if wrapped else params
+    if wrapped:
+        for key in tree:
+            if key not in out:
+                out[key] = copy.deepcopy(tree[key])
+    return out
+
+
 def apply(
     tree: Mapping[str, Any],
     config: StackConfig,
-    plan: KeepPlan,
+    plan: KeepPlan | BalancedPlan,
     mode: Literal["mask", "remove"] = "mask",
     *,
     calibration: Any = None,
 ) -> tuple[dict, StackConfig]:
-    """Apply a KeepPlan to a parameter tree.
+    """Apply a plan to a parameter tree.
 
     Parameters
     ----------
     tree : dict
         The ``params`` collection or the full variables (``batch_stats`` is carried over).
     config : S5Config or S4DConfig
-    plan : mor.KeepPlan
+    plan : mor.KeepPlan or mor.BalancedPlan
         Made from ``extract(tree, config)`` (``plan.nunits`` must equal ``config.nunits``).
     mode : {"mask", "remove"}
         ``"mask"``: same shapes, pruned units' B̃ rows and C̃ columns set to 0.
         ``"remove"``: pruned units deleted; the returned config has the new state sizes.
-        A balanced plan (``plan.kind == "balanced"``) is applied by
+        A :class:`mor.BalancedPlan` is applied by
         :func:`ssm_bridge.balanced.apply_balanced`: each layer balanced-truncated,
         re-diagonalised with the same D and written back as the model's own parameters;
         it has no ``"mask"`` form (a change of basis).
@@ -170,7 +183,7 @@ def apply(
     """
     if mode not in ("mask", "remove"):
         raise ConfigError(f"mode = {mode!r}; expected 'mask' or 'remove'")
-    if isinstance(plan, KeepPlan) and plan.kind == "balanced" and mode == "remove":
+    if isinstance(plan, BalancedPlan) and mode == "remove":
         from ssm_bridge.balanced import apply_balanced
 
         return apply_balanced(tree, config, plan, calibration)
@@ -187,9 +200,4 @@ def apply(
             node["seq"], size = _remove_seq(node["seq"], mask, config)
             sizes.append(size)
     new_config = config if mode == "mask" else config.with_state_sizes(sizes)
-    out = join_variables(params, batch_stats) if wrapped else params
-    if wrapped:
-        for key in tree:
-            if key not in out:
-                out[key] = copy.deepcopy(tree[key])
-    return out, new_config
+    return rewrapped(tree, params, batch_stats, wrapped), new_config

@@ -1,6 +1,6 @@
 """Balanced plans → a smaller S5 / S4D parameter tree with the layers' own parameterisation.
 
-A balanced plan (``KeepPlan.kind == "balanced"``) reduces each layer by the
+A :class:`mor.BalancedPlan` reduces each layer by the
 structure-preserving balanced truncation of :mod:`mor.after_update`: the reduced layer is
 again diagonal, ``x[k] = Λ̄_r x[k−1] + B̄_r u[k]``, ``y[k] = C_r x[k] + D u[k]``, with the
 same D.  This module writes it back as the model's own parameters:
@@ -28,43 +28,40 @@ bilinear: a pole at −1; with ``clip_eigs``: ``|λ̄| ≥ 1`` — raises
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from mor.after_update import after_update_balanced_truncation
+from mor.balanced_selection import apply_plan
 from mor.exceptions import PlanMismatchError
-from mor.plan import KeepPlan
+from mor.plan import BalancedPlan
 from mor.systems import ModalSystem
+from ssm_bridge.apply import INERT_LAMBDA_RE, rewrapped
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.errors import UnrepresentableLayerError
-from ssm_bridge.extract import CLIP_MAX, continuous_layer_parameters, extract
+from ssm_bridge.extract import continuous_layer_parameters, extract
 from ssm_bridge.layout import (
     copied_variables,
-    join_variables,
     layer_node,
     output_names,
     seq_params,
     validate_tree,
 )
+from ssm_bridge.ssm import CLIP_MAX
 
-__all__ = ["INERT_LAMBDA_RE", "apply_balanced", "reduced_layers", "seq_from_system"]
-
-INERT_LAMBDA_RE = -1.0
-"""Re λ of the inert modes that pad S4D channels (as :mod:`ssm_bridge.apply`)."""
+__all__ = ["apply_balanced", "reduced_layers", "seq_from_system"]
 
 _CLIP_MARGIN = 2.0
 """Steps are chosen so that ``Re λ ≤ _CLIP_MARGIN · CLIP_MAX`` (clear of the clip)."""
 
 
-def reduced_layers(systems: list[ModalSystem], plan: KeepPlan, calibration: Any = None
+def reduced_layers(systems: list[ModalSystem], plan: BalancedPlan, calibration: Any = None
                    ) -> list[ModalSystem]:
     """Each layer balanced-truncated to the plan's order, diagonal, with the same D.
 
-    ``calibration`` (a :class:`ssm_bridge.calibration.Calibration`) is needed by
-    ``balanced_truncation_calibrated`` plans.
+    ``calibration`` (a :class:`ssm_bridge.calibration.Calibration`) is needed by plans of a
+    calibrated method (:func:`mor.balanced_selection.apply_plan`).
 
     Raises
     ------
@@ -72,19 +69,9 @@ def reduced_layers(systems: list[ModalSystem], plan: KeepPlan, calibration: Any 
         The plan is not a balanced plan for these layers, or a calibrated plan without its
         calibration.
     """
-    if plan.kind != "balanced":
-        raise PlanMismatchError(f"plan of kind {plan.kind!r}; expected a balanced plan")
-    plan.check_fits(systems)
-    if plan.method == "balanced_truncation_calibrated":
-        from mor.calibrated import apply_plan
-
-        if calibration is None:
-            raise PlanMismatchError(
-                "a balanced_truncation_calibrated plan needs its calibration: pass "
-                "calibration= (ssm_bridge.calibration.Calibration, saved beside the plan)")
-        return apply_plan(plan, systems, calibration.layers)
-    return [after_update_balanced_truncation(s, len(k)).system
-            for s, k in zip(systems, plan.keep, strict=True)]
+    if not isinstance(plan, BalancedPlan):
+        raise PlanMismatchError(f"a {type(plan).__name__}; expected a mor.BalancedPlan")
+    return apply_plan(plan, systems, None if calibration is None else calibration.layers)
 
 
 # ---------------------------------------------------------------------- one mode's numbers
@@ -200,25 +187,30 @@ def _scale(config: StackConfig) -> float:
 
 
 def _s5_seq(seq, config, layer, reduced) -> tuple[dict, int]:
-    dtype = np.asarray(seq["Lambda_re"]).dtype
     poles, b_bar, c, cb = _as_pair_units(reduced)
     logs = _log_poles(reduced)
     orig_step = np.asarray(continuous_layer_parameters(seq, config)["step"])
     ref = float(np.exp(np.mean(np.log(orig_step))))
     step = np.minimum(ref, _max_steps(poles, logs, config, layer))
     lam, b_tilde = _continuous(poles, logs, b_bar, step, config.discretization)
+    out = _new_seq(seq, config, layer, lam, b_tilde, step, c / _scale(config),
+                   None if cb is None else cb / _scale(config))
+    return out, int(poles.size)
+
+
+def _new_seq(seq, config, layer, lam, b_tilde, steps, c, cb) -> dict:
+    """``seq`` with new Λ, B̃, steps and (stored) C̃, in the original dtypes, checked finite."""
+    dtype = np.asarray(seq["Lambda_re"]).dtype
     out = dict(seq)
     out["Lambda_re"] = lam.real.astype(dtype)
     out["Lambda_im"] = lam.imag.astype(dtype)
     out["B"] = _pair(b_tilde, np.asarray(seq["B"]).dtype)
-    out["log_step"] = np.log(step / config.step_rescale)[:, None].astype(
+    out["log_step"] = np.log(steps / config.step_rescale)[:, None].astype(
         np.asarray(seq["log_step"]).dtype)
-    cdtype = np.asarray(seq[output_names(config)[0]]).dtype
-    _write_outputs(out, config, c / _scale(config),
-                   None if cb is None else cb / _scale(config), cdtype)
+    _write_outputs(out, config, c, cb, np.asarray(seq[output_names(config)[0]]).dtype)
     _check_finite({k: out[k] for k in ("Lambda_re", "Lambda_im", "B", "log_step",
                                        *output_names(config))}, layer)
-    return out, int(poles.size)
+    return out
 
 
 def _channel_of_units(reduced: ModalSystem) -> np.ndarray:
@@ -242,7 +234,6 @@ def _channel_of_units(reduced: ModalSystem) -> np.ndarray:
 
 def _s4d_seq(seq, config, layer, reduced) -> tuple[dict, int]:
     H = config.d_model
-    rdtype = np.asarray(seq["Lambda_re"]).dtype
     poles, b_bar, c, cb = _as_pair_units(reduced)
     logs = _log_poles(reduced)
     channel = _channel_of_units(reduced)
@@ -266,21 +257,12 @@ def _s4d_seq(seq, config, layer, reduced) -> tuple[dict, int]:
         c_out[h, :k] = c[h, units] / _scale(config)
         if cb_out is not None:
             cb_out[h, :k] = cb[h, units] / _scale(config)
-    out = dict(seq)
-    out["Lambda_re"] = lam.real.astype(rdtype)
-    out["Lambda_im"] = lam.imag.astype(rdtype)
-    out["B"] = _pair(b_tilde, np.asarray(seq["B"]).dtype)
-    out["log_step"] = np.log(steps / config.step_rescale)[:, None].astype(
-        np.asarray(seq["log_step"]).dtype)
-    _write_outputs(out, config, c_out, cb_out, np.asarray(seq[output_names(config)[0]]).dtype)
-    _check_finite({k: out[k] for k in ("Lambda_re", "Lambda_im", "B", "log_step",
-                                       *output_names(config))}, layer)
-    return out, width
+    return _new_seq(seq, config, layer, lam, b_tilde, steps, c_out, cb_out), width
 
 
 # ---------------------------------------------------------------------- the tree
 
-def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: KeepPlan,
+def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: BalancedPlan,
                    calibration: Any = None) -> tuple[dict, StackConfig]:
     """A balanced plan applied to a tree: every layer reduced and written back.
 
@@ -313,9 +295,4 @@ def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: KeepPlan,
         node["seq"], size = seq_from_system(seq_params(params, layer), config, layer, sys_r)
         sizes.append(size)
     new_config = config.with_state_sizes(sizes)
-    out = join_variables(params, batch_stats) if wrapped else params
-    if wrapped:
-        for key in tree:
-            if key not in out:
-                out[key] = copy.deepcopy(tree[key])
-    return out, new_config
+    return rewrapped(tree, params, batch_stats, wrapped), new_config

@@ -71,10 +71,9 @@ class Split:
 
 def _train_arrays(data: Any) -> tuple[np.ndarray, np.ndarray]:
     """A TaskData's training set as the model takes it (token tasks one-hot)."""
-    x = np.asarray(data.x_train)
-    if getattr(data, "vocab_size", None) is not None:
-        x = np.eye(int(data.vocab_size), dtype=np.float32)[x]
-    return x, np.asarray(data.y_train)
+    from ssm_bridge.data import encode_inputs
+
+    return encode_inputs(data.x_train, getattr(data, "vocab_size", None)), np.asarray(data.y_train)
 
 
 def _training_data(metadata: Mapping[str, Any], task: str | None, data: Any
@@ -94,10 +93,10 @@ def _training_data(metadata: Mapping[str, Any], task: str | None, data: Any
             "task (--task / task=) or the data (a TaskData)"
         )
     from ssm_bridge.data import load_task
-    from ssm_bridge.pipeline import _task_options
+    from ssm_bridge.jobs.resolve import task_options
 
     seed = int(metadata.get("data_seed", metadata.get("seed", 0)))
-    x, y = _train_arrays(load_task(task, seed=seed, **_task_options(metadata)))
+    x, y = _train_arrays(load_task(task, seed=seed, **task_options(metadata)))
     return x, y, f"task {task!r} (data seed {seed}), training set ({len(y)} examples)"
 
 
@@ -152,6 +151,7 @@ class RatioChoice:
     Attributes
     ----------
     method : str
+        The pruning method the ratio is for.
     ratio : float
         The largest ratio of ``ratios`` whose validation accuracy is at least the full
         model's validation accuracy minus ``max_drop`` points (0 if none).

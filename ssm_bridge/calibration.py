@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mor.calibrated import LayerMoments, StateMomentAccumulator
-from mor.plan import atomic_write_bytes
+from mor.io import atomic_write_bytes
 from ssm_bridge.config import StackConfig
 from ssm_bridge.errors import BridgeError, ConfigError
 
@@ -115,11 +115,12 @@ def _layer_inputs(variables, x, *, config: StackConfig):
 
 def layer_inputs(variables: Mapping[str, Any], config: StackConfig, x) -> list[np.ndarray]:
     """Per layer, the SSM inputs (N, L, H) of the examples ``x`` (one forward pass, float32)."""
-    from ssm_bridge.evaluate import _prepare
+    from ssm_bridge._sharding import evaluation_variables
 
     if config.head != "classification":
         raise ConfigError(f"calibration runs classification models; head={config.head!r}")
-    out = _layer_inputs(_prepare(variables, config), jnp.asarray(x, jnp.float32), config=config)
+    out = _layer_inputs(evaluation_variables(variables, config), jnp.asarray(x, jnp.float32),
+                        config=config)
     return [np.asarray(u) for u in out]
 
 

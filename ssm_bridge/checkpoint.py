@@ -55,7 +55,8 @@ import numpy as np
 
 from mor._files import check_path, parse_json, read_regular_file
 from mor.exceptions import PlanMismatchError
-from mor.plan import KeepPlan, write_temporary
+from mor.io import write_temporary
+from mor.plan import BalancedPlan, KeepPlan, plan_from_dict
 from ssm_bridge._staging import staged_directory
 from ssm_bridge.config import S4DConfig, StackConfig, config_from_dict
 from ssm_bridge.errors import (
@@ -102,7 +103,7 @@ class Checkpoint:
     variables : dict
         ``{"params": ..., "batch_stats": ...}`` (numpy arrays), ready for ``model.apply``.
     config : S5Config or S4DConfig
-    plan : mor.KeepPlan or None
+    plan : mor.KeepPlan, mor.BalancedPlan or None
         The plan of a pruned model, if one was saved.
     state : dict
         Everything that was stored (e.g. a train state's ``step`` and ``opt_state``).
@@ -113,7 +114,7 @@ class Checkpoint:
 
     variables: dict
     config: StackConfig
-    plan: KeepPlan | None
+    plan: KeepPlan | BalancedPlan | None
     state: dict
     metadata: dict = field(default_factory=dict)
 
@@ -191,7 +192,7 @@ def _check_flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def _check_plan(plan: KeepPlan, config: StackConfig) -> None:
+def _check_plan(plan: KeepPlan | BalancedPlan, config: StackConfig) -> None:
     """A saved plan must describe this model: masked (same units) or removed (kept counts)."""
     if plan.nlayers != config.n_layers:
         raise PlanMismatchError(
@@ -503,7 +504,7 @@ def save_checkpoint(
     state: Any,
     config: StackConfig,
     *,
-    plan: KeepPlan | None = None,
+    plan: KeepPlan | BalancedPlan | None = None,
     format: Format | None = None,
     overwrite: bool = True,
     metadata: Mapping[str, Any] | None = None,
@@ -546,8 +547,9 @@ def save_checkpoint(
     path = check_path(path, error=CheckpointTypeError).absolute()
     config = _check_config(config)
     overwrite = _check_flag(overwrite, "overwrite")
-    if plan is not None and not isinstance(plan, KeepPlan):
-        raise CheckpointTypeError(f"plan is a {type(plan).__name__}; expected a mor.KeepPlan")
+    if plan is not None and not isinstance(plan, KeepPlan | BalancedPlan):
+        raise CheckpointTypeError(
+            f"plan is a {type(plan).__name__}; expected a mor.KeepPlan or mor.BalancedPlan")
     fmt = _resolve_format(path, format, reading=False)
     payload = _state_dict(state)
     validate_tree(find_variables(payload), config)
@@ -687,7 +689,7 @@ def load_checkpoint(
     validate_tree(variables, config)
     plan = None
     if plan_data is not None:
-        plan = KeepPlan.from_dict(plan_data)
+        plan = plan_from_dict(plan_data)
         _check_plan(plan, config)
     return Checkpoint(variables=variables, config=config, plan=plan, state=state,
                       metadata=metadata)

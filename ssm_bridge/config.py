@@ -242,7 +242,7 @@ class StackConfig:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the config as JSON, atomically."""
-        from mor.plan import atomic_write_text
+        from mor.io import atomic_write_text
 
         atomic_write_text(path, self.to_json())
 

@@ -21,8 +21,10 @@ __all__ = [
     "ChecksumMismatchWarning",
     "ConfigError",
     "ConfigTypeError",
+    "JobError",
     "LayoutError",
     "NonFiniteParameterError",
+    "OutputExistsError",
     "UnrepresentableLayerError",
 ]
 
@@ -77,3 +79,11 @@ class ConfigTypeError(ConfigError, BridgeTypeError):
 
 class CheckpointTypeError(CheckpointError, BridgeTypeError):
     """An argument of ``save_checkpoint`` / ``load_checkpoint`` has the wrong type."""
+
+
+class JobError(BridgeError):
+    """Invalid input to a job of :mod:`ssm_bridge.jobs` (checkpoint kind, task, data, option)."""
+
+
+class OutputExistsError(JobError):
+    """A job's output directory exists and ``force`` was not given (or mor did not write it)."""

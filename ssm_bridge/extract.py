@@ -35,11 +35,9 @@ from mor.exceptions import UnstableModeWarning
 from mor.systems import ModalSystem
 from ssm_bridge.config import S4DConfig, StackConfig
 from ssm_bridge.layout import output_pairs, seq_params, split_variables, validate_tree
+from ssm_bridge.ssm import CLIP_MAX
 
 __all__ = ["continuous_layer_parameters", "extract"]
-
-CLIP_MAX = -1e-4
-
 
 def _c128(pair: np.ndarray) -> np.ndarray:
     return pair[..., 0] + 1j * pair[..., 1]

@@ -38,9 +38,10 @@ from typing import Any
 
 import numpy as np
 
+from ssm_bridge._staging import check_output_dir
 from ssm_bridge.checkpoint import Checkpoint
 from ssm_bridge.config import StackConfig
-from ssm_bridge.data import TaskData, load_task
+from ssm_bridge.data import TaskData, input_encoding, input_width, load_task
 from ssm_bridge.presets import Preset, get_preset
 from ssm_bridge.train import (
     CHECKPOINT_NAME,
@@ -48,9 +49,7 @@ from ssm_bridge.train import (
     Reducer,
     TrainError,
     TrainResult,
-    _check_out,
     _check_seed,
-    _input_width,
     _task_options,
     _variables_of,
     _versions,
@@ -297,7 +296,7 @@ def _check_steps(steps: Any) -> int | None:
 
 
 def _check_fits(config: StackConfig, data: TaskData) -> None:
-    width = _input_width(data)
+    width = input_width(data)
     if width != config.d_input or data.n_classes != config.n_classes:
         raise TrainError(
             f"the model takes d_input = {config.d_input} and has {config.n_classes} classes, "
@@ -391,7 +390,7 @@ def finetune(
         "data_seed": int(data.seed),
         "preset": preset.name,
         "preset_fields": p.to_dict(),
-        "input_encoding": "one_hot" if data.vocab_size is not None else "none",
+        "input_encoding": input_encoding(data),
         "epochs": len(loop.history),
         "steps": loop.steps,
         "test_accuracy": after["test_accuracy"],
@@ -542,7 +541,7 @@ def finetune_checkpoint(
     """
     steps = _check_steps(steps)
     if out is not None:
-        _check_out(Path(out).absolute(), force)
+        check_output_dir(Path(out).absolute(), force=force)
     ckpt, meta, label = load_with_metadata(checkpoint)
     if source is not None:  # its task, data seed and preset take precedence
         meta = {**meta, **load_with_metadata(source)[1]}

@@ -20,9 +20,11 @@ function                   figure
 :func:`speedup`            inference speed-up of dimension-reduced models
 ========================== ===============================================================
 
-Every function takes ``fmt`` (``"png"``, ``"pdf"`` or ``"svg"``; default the suffix of
-``path``) and writes PNGs at :data:`mor.plots.PAPER_DPI` (200) dpi, through
-:func:`mor.plots.save_figure` (atomic).
+Every figure function takes ``path`` (path-like: the file to write), ``title`` (keyword:
+the figure's title) and ``fmt`` (``"png"``, ``"pdf"`` or ``"svg"``; default the suffix of
+``path``), writes PNGs at :data:`mor.plots.PAPER_DPI` (200) dpi through
+:func:`mor.plots.save_figure` (atomic), and returns the :class:`~pathlib.Path` written;
+their docstrings document the other parameters.
 """
 
 from __future__ import annotations
@@ -115,6 +117,12 @@ def _save(fig: Figure, path: str | os.PathLike, fmt: str | None = None) -> Path:
     return save_figure(fig, path, fmt=fmt)
 
 
+def _finish(fig: Figure, title: str, path: str | os.PathLike, fmt: str | None) -> Path:
+    """Give ``fig`` its title and write it; the path written."""
+    fig.suptitle(title)
+    return _save(fig, path, fmt)
+
+
 def coincident_groups(curves: Mapping[str, Sequence[float]]) -> list[list[str]]:
     """Methods whose curves are identical, grouped (first appearance order).
 
@@ -168,24 +176,16 @@ def accuracy_vs_ratio(
 
     Parameters
     ----------
-    path : path-like
-        The figure to write.
     ratios : sequence of float
         Pruning ratios in [0, 1].
     accuracies : dict method → sequence of float
         Accuracy (fraction) per ratio.
     full_accuracy : float
         Accuracy (fraction) of the unpruned model.
-    title : str
     points : float
         Tolerance in percentage points.
     largest : dict method → float, optional
         The largest ratio within ``points`` per method, marked on the zoom.
-    fmt : {"png", "pdf", "svg"}, optional
-
-    Returns
-    -------
-    Path
     """
     x = 100 * np.asarray(ratios, dtype=float)
     full = 100 * full_accuracy
@@ -250,8 +250,7 @@ def accuracy_vs_ratio(
     for text in leg.get_texts():
         if not text.get_text().startswith("  ") and text.get_text() in handles:
             text.set_fontweight("bold")
-    fig.suptitle(title)
-    return _save(fig, path, fmt)
+    return _finish(fig, title, path, fmt)
 
 
 def kept_fraction(
@@ -264,18 +263,15 @@ def kept_fraction(
 ) -> Path:
     """Kept fraction of each layer's units against the global pruning ratio, one panel per method.
 
+    One line per layer (viridis, first to last) and the dashed global kept fraction
+    ``1 − ratio``: a layer above it keeps more of its units than the network as a whole.
+
     Parameters
     ----------
-    path : path-like
     ratios : sequence of float
+        Global pruning ratios in [0, 1] (the x axis).
     fractions : dict method → array (nratios, nlayers)
         Kept fraction of every layer at each ratio (``KeepPlan.kept_fraction``).
-    title : str
-    fmt : {"png", "pdf", "svg"}, optional
-
-    Returns
-    -------
-    Path
     """
     x = 100 * np.asarray(ratios, dtype=float)
     methods = list(fractions)
@@ -297,8 +293,7 @@ def kept_fraction(
     axes[0][0].set_ylabel("kept units in the layer (%)")
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=9,
                        frameon=False)
-    fig.suptitle(title)
-    return _save(fig, path, fmt)
+    return _finish(fig, title, path, fmt)
 
 
 def poles(
@@ -316,20 +311,13 @@ def poles(
 
     Parameters
     ----------
-    path : path-like
     layers : sequence of (poles, kept)
         Per layer: complex poles (conjugates already written out) and a bool array, True
         for a kept pole.
-    title : str
     units : sequence of (kept, total), optional
         Per layer, kept and total *units* (a conjugate pair is one unit, as the report's
         tables count them); the panel titles then count units, with the poles drawn in
         brackets.  Default: titles count poles.
-    fmt : {"png", "pdf", "svg"}, optional
-
-    Returns
-    -------
-    Path
     """
     n = len(layers)
     fig, axes = _subplots(2, n, figsize=(3.9 * n + 0.6, 8.0), squeeze=False)
@@ -371,8 +359,7 @@ def poles(
             handles = ax.get_legend_handles_labels()
     if handles is not None:
         fig.legend(*handles, loc="outside lower center", ncol=3, frameon=False)
-    fig.suptitle(title)
-    return _save(fig, path, fmt)
+    return _finish(fig, title, path, fmt)
 
 
 def sorted_energies(
@@ -385,19 +372,15 @@ def sorted_energies(
 ) -> Path:
     """Each layer's unit energies sorted descending (log scale) with the cut of the plan.
 
+    One panel per layer: kept units (dots) left of the dashed cut, pruned ones (crosses)
+    right of it, so an elbow in the energies shows whether the cut falls on it.
+
     Parameters
     ----------
-    path : path-like
     energies : sequence of arrays
         Per layer: energy of every unit (aire-prune eq. 8), any order.
     kept_counts : sequence of int
         Units the plan keeps in each layer (the cut is drawn after that many).
-    title : str
-    fmt : {"png", "pdf", "svg"}, optional
-
-    Returns
-    -------
-    Path
     """
     rows, cols = _grid(len(energies))
     fig, axes = _subplots(rows, cols, figsize=(4.3 * cols, 3.6 * rows), squeeze=False)
@@ -420,8 +403,7 @@ def sorted_energies(
         ax.set_title(f"layer {k}")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8, loc="upper right")
-    fig.suptitle(title)
-    return _save(fig, path, fmt)
+    return _finish(fig, title, path, fmt)
 
 
 def _is_estimate(label: str) -> bool:
@@ -446,18 +428,11 @@ def certificates(
 
     Parameters
     ----------
-    path : path-like
     panels : dict panel title → dict series name → per-layer values
         Series whose name starts with ``"exact"`` are the exact errors; None or 0 values are
         left out (nothing pruned, or unknown).
-    title : str
     scales : dict panel title → per-layer ‖G‖∞, optional
         Adds the relative row (a None scale leaves that layer out).
-    fmt : {"png", "pdf", "svg"}, optional
-
-    Returns
-    -------
-    Path
     """
     names = list(panels)
     rows = 2 if scales else 1
@@ -506,8 +481,7 @@ def certificates(
             by_label.setdefault(label, handle)
     fig.legend(list(by_label.values()), list(by_label), loc="outside lower center",
                ncol=min(len(by_label), 2), fontsize=9, frameon=False)
-    fig.suptitle(title)
-    return _save(fig, path, fmt)
+    return _finish(fig, title, path, fmt)
 
 
 def speedup(
@@ -526,7 +500,6 @@ def speedup(
 
     Parameters
     ----------
-    path : path-like
     ratios : sequence of float
     speedups : sequence of float
         Median speed-up per ratio.
@@ -538,14 +511,8 @@ def speedup(
         Per ratio, True when padding leaves the computed state sizes unchanged, so no saving
         is possible: such bars are drawn at 1×, hatched grey, labelled "padding: no saving"
         (the measured value is clock noise).
-    title : str
-    fmt : {"png", "pdf", "svg"}, optional
     empty_note : str
         Shown in place of the bars when there is no ratio to show.
-
-    Returns
-    -------
-    Path
     """
     if not len(ratios):
         import textwrap

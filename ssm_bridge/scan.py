@@ -41,19 +41,19 @@ import jax
 import jax.numpy as jnp
 
 __all__ = [
-    "METHODS",
+    "SCAN_ALGORITHMS",
     "ScanMethodError",
+    "apply_readout_matrix",
     "check_method",
     "diagonal_recurrence",
     "recurrence_features",
-    "s5_readout",
     "s5_readout_matrix",
     "s5_ssm_apply",
     "s5_state_features",
 ]
 
 #: Recurrence kernels accepted by ``method=`` (plus ``"auto"``).
-METHODS = ("associative", "sequential", "chunked", "chunked_matmul")
+SCAN_ALGORITHMS = ("associative", "sequential", "chunked", "chunked_matmul")
 
 #: Default chunk length of the chunked kernels.
 DEFAULT_CHUNK = 32
@@ -231,9 +231,9 @@ def check_method(method: str, chunk: int | None = None) -> tuple[str, int]:
     """
     if method == "auto":
         method = "sequential" if jax.default_backend() == "cpu" else "chunked_matmul"
-    if method not in METHODS:
+    if method not in SCAN_ALGORITHMS:
         raise ScanMethodError(
-            f"unknown scan method {method!r}; expected one of {(*METHODS, 'auto')}"
+            f"unknown scan method {method!r}; expected one of {(*SCAN_ALGORITHMS, 'auto')}"
         )
     if chunk is None:
         chunk = DEFAULT_CHUNK
@@ -319,15 +319,9 @@ def _padded_size(nstates: int, pad_multiple: int) -> int:
     return pad_multiple * -(-nstates // pad_multiple)
 
 
-def recurrence_features(
-    lambda_bar: jax.Array,
-    bu_re: jax.Array,
-    bu_im: jax.Array,
-    *,
-    bidirectional: bool,
-    method: str = "auto",
-    chunk: int | None = None,
-) -> jax.Array:
+def recurrence_features(lambda_bar: jax.Array, bu_re: jax.Array, bu_im: jax.Array, *,
+                        bidirectional: bool, method: str = "auto",
+                        chunk: int | None = None) -> jax.Array:
     """States of ``x[k] = λ̄ ⊙ x[k−1] + bu[k]`` (and backwards) as real features.
 
     The forward states and, when ``bidirectional``, the backward ones
@@ -544,10 +538,10 @@ def s5_ssm_apply(
     )
     w_out = s5_readout_matrix(c, c_backward, conj_sym=conj_sym, pad_multiple=pad_multiple,
                               dtype=rdtype)
-    return s5_readout(features, w_out, d, u, precision=precision)
+    return apply_readout_matrix(features, w_out, d, u, precision=precision)
 
 
-def s5_readout(
+def apply_readout_matrix(
     features: jax.Array,
     w_out: jax.Array,
     d: jax.Array,

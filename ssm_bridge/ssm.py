@@ -125,7 +125,7 @@ def s5_readout(features, c_fwd, c_bwd, d, u, *, conj_sym: bool, mask=None):
     """
     w_out = scan.s5_readout_matrix(c_fwd, c_bwd, conj_sym=conj_sym, mask=mask,
                                    dtype=features.dtype)
-    return scan.s5_readout(features, w_out, d, u)
+    return scan.apply_readout_matrix(features, w_out, d, u)
 
 
 def s4d_states(lambda_bar, b_bar, u, *, bidirectional: bool, method: str = "auto") -> jax.Array:

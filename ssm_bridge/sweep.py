@@ -33,18 +33,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mor.plan import KeepPlan
+from mor.plan import BalancedPlan, KeepPlan
 from mor.selection import METHODS, prune
+from ssm_bridge._sharding import (
+    Accumulator,
+    Sharder,
+    check_data,
+    evaluation_variables,
+    global_batch_size,
+)
 from ssm_bridge.apply import plan_masks
 from ssm_bridge.config import StackConfig
 from ssm_bridge.errors import ConfigError
-from ssm_bridge.evaluate import (
-    _Accumulator,
-    _batch_size,
-    _check_data,
-    _prepare,
-    _Sharder,
-)
 from ssm_bridge.extract import extract
 from ssm_bridge.models import make_model
 
@@ -93,6 +93,24 @@ class SweepResult:
             raise ConfigError("this sweep was not made from methods × ratios")
         values = {"accuracy": self.accuracy, "loss": self.loss}[metric]
         return values.reshape(len(self.methods), len(self.ratios))
+
+    def plan(self, method: str, ratio: float) -> KeepPlan:
+        """The plan evaluated for (``method``, ``ratio``), a point of the methods × ratios grid.
+
+        Raises
+        ------
+        ConfigError
+            The sweep was not made from methods × ratios, or the method or the ratio (to
+            1e-9) was not swept; the message lists what was.
+        """
+        if self.methods is None or self.ratios is None:
+            raise ConfigError("this sweep was not made from methods × ratios")
+        if method not in self.methods:
+            raise ConfigError(f"method {method!r} was not swept; swept: {list(self.methods)}")
+        j = int(np.argmin(np.abs(np.asarray(self.ratios) - ratio)))
+        if abs(self.ratios[j] - ratio) > 1e-9:
+            raise ConfigError(f"ratio {ratio} was not swept; swept: {list(self.ratios)}")
+        return self.plans[self.methods.index(method) * len(self.ratios) + j]
 
     def table(self, metric: str = "accuracy") -> str:
         """A Markdown table: one row per method, one column per ratio."""
@@ -182,7 +200,7 @@ enough for the working set to stay in cache (``benchmarks/bench_sweep.py --model
 256, 1024 and 4096 rows gave 3.8×, 4.8× and 2.2×)."""
 
 
-def _micro_batch(size: int, sharder: _Sharder, widest: int, requested: int | None) -> int:
+def _micro_batch(size: int, sharder: Sharder, widest: int, requested: int | None) -> int:
     """Examples per micro-batch: a divisor of ``size`` and a multiple of the device count."""
     ndev = sharder.ndevices
     if requested is not None:
@@ -261,8 +279,8 @@ def sweep(
             f"sweep evaluates classification models; this one has head={config.head!r}: "
             "evaluate each plan with apply(mode='mask') and evaluate(..., lengths=...)"
         )
-    variables = _prepare(tree, config)
-    x, y = _check_data(inputs, labels, config)
+    variables = evaluation_variables(tree, config)
+    x, y = check_data(inputs, labels, config)
     grid_methods = grid_ratios = None
     if plans is None:
         grid_ratios = tuple(np.round(np.arange(20) * 0.05, 10)) if ratios is None else tuple(
@@ -272,7 +290,7 @@ def sweep(
     plans = tuple(plans)
     if not plans:
         raise ConfigError("no plans to evaluate")
-    if any(isinstance(p, KeepPlan) and p.kind == "balanced" for p in plans):
+    if any(isinstance(p, BalancedPlan) for p in plans):
         return _sweep_with_balanced(
             variables, config, x, y, plans, grid_methods, grid_ratios,
             dict(batch_size=batch_size, micro_batch=micro_batch, devices=devices,
@@ -280,13 +298,13 @@ def sweep(
     per_plan = [plan_masks(p, config) for p in plans]
     masks = [np.stack([pm[layer] for pm in per_plan]) for layer in range(config.n_layers)]
     parents, node_masks, leaf = prefix_tree(masks)
-    sharder = _Sharder(devices)
-    size = _batch_size(batch_size, sharder.ndevices)
+    sharder = Sharder(devices)
+    size = global_batch_size(batch_size, sharder.ndevices)
     dev_vars = sharder.put_replicated(variables)
     dev_par = sharder.put_replicated(tuple(jnp.asarray(p, jnp.int32) for p in parents))
     dev_msk = sharder.put_replicated(tuple(jnp.asarray(m, jnp.float32) for m in node_masks))
     micro = _micro_batch(size, sharder, max(p.size for p in parents), micro_batch)
-    acc = _Accumulator(len(plans))
+    acc = Accumulator(len(plans))
     nbatches = None if sharder.multihost else -(-x.shape[0] // size)  # multi-host: unknown
     bar = tqdm(total=nbatches, desc=f"sweep ({len(plans)} plans)", disable=(
         None if progress is None else not progress), leave=False)

@@ -37,7 +37,7 @@ import numpy as np
 
 from ssm_bridge._staging import check_output_dir, staged_directory
 from ssm_bridge.config import StackConfig
-from ssm_bridge.data import TaskData, load_task
+from ssm_bridge.data import TaskData, encode_inputs, input_encoding, input_width, load_task
 from ssm_bridge.errors import BridgeError
 from ssm_bridge.presets import Preset, get_preset
 
@@ -47,6 +47,7 @@ __all__ = [
     "Reducer",
     "TrainError",
     "TrainResult",
+    "check_epochs",
     "fit",
     "load_run_metadata",
     "make_optimizer",
@@ -114,17 +115,7 @@ def model_inputs(data: TaskData, split: str = "test") -> np.ndarray:
     if split not in ("train", "test"):
         raise TrainError(f"split = {split!r}; expected 'train' or 'test'")
     x = data.x_train if split == "train" else data.x_test
-    return _encode(x, data.vocab_size)
-
-
-def _encode(x: np.ndarray, vocab_size: int | None) -> np.ndarray:
-    if vocab_size is None:
-        return np.asarray(x, np.float32)
-    return np.eye(vocab_size, dtype=np.float32)[np.asarray(x)]
-
-
-def _input_width(data: TaskData) -> int:
-    return data.d_input if data.vocab_size is None else int(data.vocab_size)
+    return encode_inputs(x, data.vocab_size)
 
 
 # --------------------------------------------------------------------------- optimiser
@@ -409,6 +400,21 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def check_epochs(epochs: Any) -> int | None:
+    """``epochs`` (an override of the preset's epochs): None, or a positive integer.
+
+    Raises
+    ------
+    TrainError
+        Anything else (a bool, a float, 0 or less).
+    """
+    if epochs is None:
+        return None
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+        raise TrainError(f"epochs = {epochs!r}; expected a positive integer")
+    return int(epochs)
+
+
 def _check_reduce_every(reduce_every: Any) -> int | None:
     if reduce_every is None:
         return None
@@ -482,7 +488,7 @@ def fit(
     total = steps_per_epoch * preset.epochs
     if preset.max_steps is not None:
         total = min(total, int(preset.max_steps))
-    config = preset.model_config(d_input=_input_width(data), n_classes=data.n_classes)
+    config = preset.model_config(d_input=input_width(data), n_classes=data.n_classes)
     key = jax.random.PRNGKey(int(seed))
     init_key, dropout_key = jax.random.split(key)
     variables = init_variables(config, key=init_key)
@@ -508,7 +514,7 @@ def fit(
         "data_seed": int(data.seed),
         "preset": preset.name,
         "preset_fields": preset.to_dict(),
-        "input_encoding": "one_hot" if data.vocab_size is not None else "none",
+        "input_encoding": input_encoding(data),
         "epochs": len(loop.history),
         "steps": loop.steps,
         "test_accuracy": float(result.accuracy),
@@ -547,12 +553,6 @@ def _versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- saving
-def _check_out(out: Path, force: bool) -> None:
-    # refuses an existing folder unless force, and even then one mor did not write, the
-    # current/home directory, the filesystem root; checks that the location is writable
-    check_output_dir(out, force=force)
-
-
 def save_run(
     result: TrainResult,
     out: str | os.PathLike,
@@ -591,8 +591,9 @@ def save_run(
     from ssm_bridge.checkpoint import save_checkpoint
 
     out = Path(out).absolute()
-    _check_out(out, force)
-    with staged_directory(out, before_replace=lambda: _check_out(out, force)) as tmp:
+    recheck = functools.partial(check_output_dir, out, force=force)
+    recheck()
+    with staged_directory(out, before_replace=recheck) as tmp:
         payload = result.state if include_optimizer and result.state else result.variables
         # the metadata (task, seed, recorded test accuracy) gets the files' SHA-256 checksums
         save_checkpoint(tmp / f"{name}.msgpack", payload, result.config,
@@ -684,9 +685,7 @@ def train(
         ``out`` exists and ``force`` is False (raised before any training).
     """
     p = preset if isinstance(preset, Preset) else get_preset(task, preset, model=model)
-    if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise TrainError(f"epochs = {epochs!r}; expected a positive integer")
+    if check_epochs(epochs) is not None:
         p = p.with_overrides(epochs=epochs)
     reducer = None
     if reduce_every is not None or tol is not None:
@@ -697,7 +696,7 @@ def train(
         _check_reduce_every(reduce_every)
         reducer = make_reducer(reduction, tol=tol)
     if out is not None:
-        _check_out(Path(out).absolute(), force)
+        check_output_dir(Path(out).absolute(), force=force)
     if data is None:
         data = load_task(task, seed=seed, **p.task_options)
     elif data.name != task:

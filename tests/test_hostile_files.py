@@ -21,6 +21,7 @@ import mor
 import ssm_bridge as sb
 from mor.exceptions import InputFileError, InputTypeError, PlanTypeError
 from mor.plan import KeepPlan
+from mor.system_io import load_stack, save_stack
 from mor_cli.main import main
 from ssm_bridge.checkpoint import read_metadata
 from ssm_bridge.errors import (
@@ -29,7 +30,6 @@ from ssm_bridge.errors import (
     ConfigError,
     ConfigTypeError,
 )
-from verification.stack_io import load_stack, save_stack
 
 CONFIG = sb.S5Config(d_model=4, n_layers=1, state_sizes=2, d_input=1, n_classes=10)
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -229,7 +229,7 @@ def test_npz_bad_scalars_and_dtypes(tmp_path, key, value, match):
 
 
 def test_npz_that_would_expand_past_the_limit(tmp_path, monkeypatch):
-    import verification.stack_io as stack_io
+    import mor.system_io as system_io
 
     path = tmp_path / "s.npz"
     layer = mor.ModalSystem(np.full(20_000, 0.5), np.ones((20_000, 1)), np.ones((1, 20_000)),
@@ -240,7 +240,7 @@ def test_npz_that_would_expand_past_the_limit(tmp_path, monkeypatch):
         for name in src.namelist():
             dst.writestr(name, src.read(name))
     assert (tmp_path / "z.npz").stat().st_size < 20_000  # 1 MB of arrays, compressed
-    monkeypatch.setattr(stack_io, "MAX_STACK_BYTES", 100_000)
+    monkeypatch.setattr(system_io, "MAX_STACK_BYTES", 100_000)
     with pytest.raises(InputFileError, match=r"would take \d+ bytes in memory, over the"):
         load_stack(tmp_path / "z.npz")
     with pytest.raises(InputFileError, match="over the 100000 bytes limit"):

@@ -24,9 +24,11 @@ import scipy.io
 
 import ssm_bridge as sb
 from mor.exceptions import RatioError
+from mor.selection import MAX_RATIOS, check_ratios
 from mor_cli.main import main
-from ssm_bridge import _staging
-from ssm_bridge import pipeline as pl
+from ssm_bridge import _staging, jobs
+from ssm_bridge.jobs import demo as demo_job
+from ssm_bridge.jobs import report
 
 TASK_OPTIONS = {"n_train": 64, "n_test": 64}
 STAGING = Path(_staging.__file__)
@@ -51,6 +53,7 @@ def fast_figures(monkeypatch) -> dict:
     Returns the arguments each figure function got, by file name.
     """
     from ssm_bridge import plots
+    from ssm_bridge.jobs import compare
 
     calls: dict = {}
 
@@ -62,7 +65,7 @@ def fast_figures(monkeypatch) -> dict:
     for name in ("accuracy_vs_ratio", "kept_fraction", "poles", "sorted_energies",
                  "certificates", "speedup"):
         monkeypatch.setattr(plots, name, figure)
-    monkeypatch.setattr(pl, "_time_forwards", lambda models, x, repeats: [1e-3] * len(models))
+    monkeypatch.setattr(compare, "time_forward", lambda calls, repeats: [[1e-3]] * len(calls))
     return calls
 
 
@@ -127,7 +130,7 @@ def test_out_dot_force_never_deletes_the_current_directory(ckpt, tmp_path, monke
     (work / _staging.MARKER_NAME).write_text('{"tool": "mor"}')  # even one mor wrote
     monkeypatch.chdir(work)
     before = listing(tmp_path)
-    monkeypatch.setattr(pl, "resolve_checkpoint", not_called)
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", not_called)
     for command in ("prune", "compare"):
         code, _, err = run([command, str(ckpt), "--out", ".", "--force"], capsys)
         assert_refused(code, err, "current directory", "--out")
@@ -190,7 +193,7 @@ def test_filesystem_root_and_ancestors_are_protected(tmp_path, monkeypatch):
 def test_force_refuses_a_folder_mor_did_not_write(ckpt, tmp_path, monkeypatch, capsys):
     foreign = populated(tmp_path / "mine")
     before = listing(tmp_path)
-    monkeypatch.setattr(pl, "resolve_checkpoint", not_called)
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", not_called)
     for command in ("prune", "compare"):
         code, _, err = run([command, str(ckpt), "--out", str(foreign), "--force"], capsys)
         assert_refused(code, err, ".mor-output.json", "did not write")
@@ -229,16 +232,16 @@ def test_staging_never_replaces_a_foreign_folder(tmp_path):
 def test_demo_keeps_its_folder_but_never_the_current_one(tmp_path, monkeypatch, capsys):
     def fake_compare(res, target, **kwargs):
         (target / "report.md").write_text("fake")
-        return pl.CompareResult(target, target / "report.md", res.label, "digits", 1.0, 0.0,
+        return jobs.CompareResult(target, target / "report.md", res.label, "digits", 1.0, 0.0,
                                 ("aire",), (0.0,), None, None, (), {"aire": 0.0}, [], {}, ())
 
-    monkeypatch.setattr(pl, "_write_compare", fake_compare)
-    monkeypatch.setattr(pl, "available_bundled", lambda: ("s5_digits",))
-    monkeypatch.setattr(pl, "resolve_checkpoint", lambda name: pl.ResolvedCheckpoint(
+    monkeypatch.setattr(demo_job, "compare_into", fake_compare)
+    monkeypatch.setattr(demo_job, "available_bundled", lambda: ("s5_digits",))
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", lambda name: jobs.ResolvedCheckpoint(
         name, None, None, None, "digits"))
-    monkeypatch.setattr(pl, "_verify_benchmark", lambda *a: (
+    monkeypatch.setattr(demo_job, "verify_benchmark", lambda *a: (
         type("M", (), {"nstates": 4})(), [], []))
-    monkeypatch.setattr(pl, "_demo_markdown", lambda *a: "# demo\n")
+    monkeypatch.setattr(report, "demo_markdown", lambda *a: "# demo\n")
     monkeypatch.chdir(tmp_path)
     args = ["demo", "--checkpoints", "s5_digits", "--no-progress"]
     # the default behaviour: reports/demo is re-created on every run
@@ -287,7 +290,7 @@ def test_compare_reference_ratio_is_validated_and_evaluated_exactly(ckpt, tmp_pa
                         "--out", str(tmp_path / "bad")], capsys)
     assert_refused(code, err, "reference ratio 0")
     with pytest.raises(RatioError, match="reference ratio 0"):
-        pl.compare_checkpoint(ckpt, tmp_path / "bad", ratios=[0, 1], reference_ratio=0)
+        jobs.compare_checkpoint(ckpt, tmp_path / "bad", ratios=[0, 1], reference_ratio=0)
     assert list(tmp_path.iterdir()) == []
     # 0.125 of 8 units prunes one: a layer with nothing pruned (it has no bound) is drawn
     # as missing, and the ratio is evaluated as given, not moved to the nearest on the grid
@@ -333,7 +336,7 @@ def test_ratio_grid_over_the_limit(ratios, ckpt, tmp_path, capsys):
     assert time.perf_counter() - start < 5.0  # refused at once, nothing built
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="MAX_RATIOS"):
-        pl.check_ratios(np.linspace(0, 1, pl.MAX_RATIOS + 1))
+        check_ratios(np.linspace(0, 1, MAX_RATIOS + 1))
 
 
 def test_negative_seed(ckpt, tmp_path, capsys):
@@ -341,8 +344,8 @@ def test_negative_seed(ckpt, tmp_path, capsys):
         code, _, err = run([command, str(ckpt), "--seed", "-1", "--out", str(tmp_path / "o")],
                            capsys)
         assert_refused(code, err, "--seed", "negative")
-    with pytest.raises(pl.PipelineError, match="seed"):
-        pl.prune_checkpoint(ckpt, "random", 0.5, tmp_path / "o", seed=-1)
+    with pytest.raises(jobs.JobError, match="seed"):
+        jobs.prune_checkpoint(ckpt, "random", 0.5, tmp_path / "o", seed=-1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -360,7 +363,7 @@ def test_disk_full_while_writing(ckpt, tmp_path, monkeypatch, capsys):
     def full(path, text):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(pl, "atomic_write_text", full)
+    monkeypatch.setattr(report, "atomic_write_text", full)
     code, _, err = run(["prune", str(ckpt), "--out", str(tmp_path / "o")], capsys)
     assert_refused(code, err, "disk is full", "certificates.json")
     assert list(tmp_path.iterdir()) == []  # neither the output nor its staging folder
@@ -368,7 +371,7 @@ def test_disk_full_while_writing(ckpt, tmp_path, monkeypatch, capsys):
 
 def test_out_under_a_file_is_refused_before_any_work(ckpt, tmp_path, monkeypatch, capsys):
     (tmp_path / "file.txt").write_text("x")
-    monkeypatch.setattr(pl, "resolve_checkpoint", not_called)
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", not_called)
     code, _, err = run(["prune", str(ckpt), "--out", str(tmp_path / "file.txt" / "o")], capsys)
     assert_refused(code, err, "not a directory")
     assert listing(tmp_path) == ["file.txt"]
@@ -384,7 +387,7 @@ def test_read_only_out_is_refused_before_any_work(ckpt, tmp_path, monkeypatch, c
         return real_mkdtemp(*args, dir=dir, **kwargs)
 
     monkeypatch.setattr(_staging.tempfile, "mkdtemp", read_only)
-    monkeypatch.setattr(pl, "resolve_checkpoint", not_called)
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", not_called)
     code, _, err = run(["prune", str(ckpt), "--out", str(tmp_path / "o")], capsys)
     assert_refused(code, err, "cannot write", "Read-only file system")
     assert list(tmp_path.iterdir()) == []
@@ -396,7 +399,7 @@ def test_unwritable_out_is_refused_before_any_work(ckpt, tmp_path, monkeypatch, 
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
-    monkeypatch.setattr(pl, "resolve_checkpoint", not_called)
+    monkeypatch.setattr(demo_job, "resolve_checkpoint", not_called)
     try:
         code, _, err = run(["prune", str(ckpt), "--out", str(locked / "o")], capsys)
     finally:
@@ -422,7 +425,7 @@ def test_ctrl_c_leaves_no_partial_output(ckpt, tmp_path, monkeypatch, capsys):
         raise KeyboardInterrupt
 
     # the files written so far sit in the staging folder, which must go too
-    monkeypatch.setattr(pl, "certificate_markdown", interrupted)
+    monkeypatch.setattr(report, "certificate_markdown", interrupted)
     code, _, err = run(["prune", str(ckpt), "--out", str(tmp_path / "o")], capsys)
     assert code == 130
     assert err.strip().splitlines() == [

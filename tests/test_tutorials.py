@@ -98,7 +98,7 @@ def test_control_tutorial(tmp_path, monkeypatch):
         "error_vs_order.png", "hankel.png", "sigma.png"]
 
 
-@pytest.mark.slow  # ~40 s: prune and compare on a bundled checkpoint (also in test_cli.py)
+@pytest.mark.slow  # ~40 s: prune and compare on a bundled checkpoint (also mor_cli/test_prune.py)
 def test_ssm_tutorial(tmp_path, monkeypatch):
     run_tutorial(DOCS / "tutorial_ssm.md", tmp_path, monkeypatch)
     assert (tmp_path / "report" / "report.md").is_file()

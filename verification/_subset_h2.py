@@ -30,7 +30,7 @@ _RESOLVED = 1e3  # as mor.norms: a value must exceed this many times its round-o
 
 
 class SubsetH2:
-    """The H2 norm of ``Σ_{u∈T} G_u`` (the system :func:`verification.error_system` builds for
+    """The H2 norm of ``Σ_{u∈T} G_u`` (the system :func:`mor.truncation.error_system` builds for
     the units T of a layer: feedthrough 0 before the standard form) for unit sets T that are
     leading or trailing in a fixed order.
 

@@ -26,24 +26,36 @@ complex mode has ``‖G_i‖∞ = α_i/(1 − |λ_i|)`` (last eq. 5, aire-prune 
 output is read before (``C B/(z − λ)``) or after (``z C B/(z − λ)``, S5) the update: the
 factor ``z`` has modulus one and the lag-0 term is part of the same kernel.  CT:
 ``‖G_i‖∞ = α_i/|Re λ_i|`` and ``‖G_i‖₂² = α_i²/(2|Re λ_i|)``.
+
+:data:`BOUNDS` is the registry :func:`verification.certify` reports from: one
+:class:`Bound` per bound, with its source, norm, the kind of plan it certifies, the
+function evaluating it and when it is proved or applicable.  A new bound is added there,
+never wired into ``certify`` by hand.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
 from mor.systems import ModalSystem
 
 __all__ = [
+    "BOUNDS",
+    "ENERGY_ESTIMATE_SOURCE",
     "GELU_LIPSCHITZ",
     "GELU_TANH_LIPSCHITZ",
+    "Bound",
     "aire_certificate",
     "aire_certificate_published",
     "aire_kappa",
+    "bound",
+    "bounds_for",
     "directional_gains",
-    "drop_zero_units",
     "energy_estimate_published",
     "h2_triangle",
     "last_eq4_published",
@@ -61,19 +73,6 @@ GELU_TANH_LIPSCHITZ: float = 1.1289930686616572
 """Lipschitz constant of the tanh approximation of GELU (``jax.nn.gelu``'s default,
 used by S5 through ``flax.linen.gelu``), ≈ 1.128993; computed numerically
 (max of the derivative on a 6e-6 grid, refined) and checked in the tests."""
-
-
-def drop_zero_units(sys: ModalSystem) -> ModalSystem:
-    """The same transfer function without the units whose ``C_i B_i`` (and ``C_b,i B_i``) vanish.
-
-    Such units contribute nothing to G; removing them is exact and sidesteps
-    mor.hinf_norm failures on systems padded with zero units.  Keeps at least one unit.
-    """
-    forward, backward = directional_gains(sys)
-    live = np.flatnonzero((forward + backward) > 0)
-    if live.size == sys.nunits:
-        return sys
-    return sys.subsystem(live if live.size else [0])
 
 
 def _multiplicity(sys: ModalSystem) -> np.ndarray:
@@ -204,3 +203,146 @@ def h2_triangle(sys: ModalSystem) -> float:
 def energy_estimate_published(sys: ModalSystem) -> float:
     """The additive energy estimate ``Σ_T E_i`` of aire-prune eq. 9 (per stored unit)."""
     return float(np.sum(mode_energies_published(sys)))
+
+
+# ---------------------------------------------------------------------- the registry
+def _valid(_subject: Any) -> None:
+    return None
+
+
+def _no_note(_subject: Any) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One bound of the registry: what it bounds, where it comes from, when it is proved.
+
+    Attributes
+    ----------
+    name : str
+        Identifier, the ``name`` of the :class:`~verification.certificates.BoundResult`
+        reporting it.
+    source : str
+        Paper and equation.
+    norm : {"hinf", "h2"}
+        Which norm of ``G − G_r`` it bounds.
+    plans : {"modal", "balanced"}
+        The kind of plan whose error it bounds.
+    evaluate : callable or None
+        Modal bounds: the bound's value for the error system ``Σ_{i∈T} G_i`` (a
+        :class:`mor.ModalSystem` of the pruned units).  None for balanced bounds, whose
+        value is the reduction's own certificate (tail sums of its Hankel singular values).
+    unproved : callable
+        ``unproved(err)``: None when the bound is proved for what the layer computes,
+        else why not (the bound is then reported with ``valid = False``).
+    inapplicable : callable
+        ``inapplicable(err)``: None when the bound can be evaluated, else why not (reported
+        with ``value = None``).
+    source_note : callable
+        ``source_note(err)``: text appended to ``source`` for this layer (e.g. the CT
+        analogue of a DT certificate).
+    """
+
+    name: str
+    source: str
+    norm: Literal["hinf", "h2"]
+    plans: Literal["modal", "balanced"]
+    evaluate: Callable[[ModalSystem], float] | None = None
+    unproved: Callable[[Any], str | None] = _valid
+    inapplicable: Callable[[Any], str | None] = _valid
+    source_note: Callable[[Any], str] = _no_note
+
+    @property
+    def unconditional(self) -> bool:
+        """Always applicable and always proved (reported even for a zero error)."""
+        return self.unproved is _valid and self.inapplicable is _valid
+
+    def source_for(self, subject: Any) -> str:
+        """``source`` with this layer's note."""
+        return self.source + self.source_note(subject)
+
+
+def _ct_kappa_note(err: ModalSystem) -> str:
+    return " (CT analogue: kappa = max sqrt(2/|Re lambda|))" if err.isctime else ""
+
+
+def _published_unproved(err: ModalSystem) -> str | None:
+    if published_form_is_proved(err):
+        return None
+    return ("as published this counts a conjugate pair once"
+            + (" and averages the forward/backward |C|^2" if err.bidirectional else "")
+            + "; not proved for this layer (see the claims catalogue)")
+
+
+def _dt_only(err: ModalSystem) -> str | None:
+    return None if err.isdtime else ("a discrete-time certificate; this layer is continuous "
+                                     "time (aire_eq19 reports the CT analogue)")
+
+
+def _last_eq4_unproved(err: ModalSystem) -> str | None:
+    if err.nunits == 1 and published_form_is_proved(err):
+        return None
+    return ("sum of squared per-mode gains: not a bound once two pruned kernels add in "
+            "phase (last B.2 squares the triangle inequality wrongly)")
+
+
+def _after_update_note(sys: ModalSystem) -> str:
+    return (" of H = C(zI - A)^-1 B (after-update layer z·H + D; |z| = 1)"
+            if sys.output_after_update else "")
+
+
+def _calibrated_unproved(_sys: ModalSystem) -> str:
+    return ("calibrated balancing weights the controllability Gramian by the data; the "
+            "2 Σ σ bound holds for the reweighted system, not for the layer: the exact error "
+            "is the certificate")
+
+
+BOUNDS: tuple[Bound, ...] = (
+    Bound("modal_triangle",
+          "aire-prune eq. 12-13; last eq. 5, 18 (each conjugate counted)",
+          "hinf", "modal", modal_triangle),
+    Bound("aire_eq19", "aire-prune eq. 19 (B.5), per complex mode of the real layer",
+          "hinf", "modal", aire_certificate, source_note=_ct_kappa_note),
+    Bound("aire_eq19_published", "aire-prune eq. 19 as published, per stored mode",
+          "hinf", "modal", aire_certificate_published, unproved=_published_unproved,
+          inapplicable=_dt_only),
+    Bound("last_eq4_published", "last eq. 4 with sigma = identity, as published",
+          "hinf", "modal", last_eq4_published, unproved=_last_eq4_unproved),
+    Bound("h2_triangle",
+          "H2 triangle / Cauchy-Schwarz over complex modes (aire-prune eq. 8)",
+          "h2", "modal", h2_triangle),
+    Bound("balanced_2sigma",
+          "Enns 1984; Al-Saggaf & Franklin 1987 (DT): 2 sum of tail HSVs",
+          "hinf", "balanced", source_note=_after_update_note),
+    Bound("balanced_bidirectional",
+          "2 sum of tail HSVs of the stacked [C; C_b] system, times 2 (sqrt(2) with one "
+          "input): the two directions' errors add (docs/mor.md, after-update balanced "
+          "truncation)",
+          "hinf", "balanced"),
+    Bound("calibrated_balanced", "no a-priori bound (data-weighted Gramian)",
+          "hinf", "balanced", unproved=_calibrated_unproved),
+)
+"""Every bound :func:`verification.certify` reports, in report order."""
+
+ENERGY_ESTIMATE_SOURCE = "aire-prune eq. 9 (additive energy, per stored mode)"
+"""Source of the additive energy estimate reported next to the exact H2 error."""
+
+
+def bound(name: str) -> Bound:
+    """The registry entry called ``name``.
+
+    Raises
+    ------
+    KeyError
+        No such bound (the message lists the names).
+    """
+    for b in BOUNDS:
+        if b.name == name:
+            return b
+    raise KeyError(f"no bound {name!r}; bounds: {[b.name for b in BOUNDS]}")
+
+
+def bounds_for(plans: Literal["modal", "balanced"]) -> tuple[Bound, ...]:
+    """The registry's bounds for one kind of plan, in report order."""
+    return tuple(b for b in BOUNDS if b.plans == plans)

@@ -30,26 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from mor.exceptions import MORError, PlanMismatchError
-from mor.norms import h2_norm, hankel_singular_values, hinf_norm
-from mor.plan import KeepPlan
+from mor.exceptions import MORError
+from mor.io import json_safe
+from mor.norms import h2_norm, hinf_norm
+from mor.plan import BalancedPlan, KeepPlan
 from mor.systems import ModalSystem
+from mor.truncation import error_system
 from verification import bounds as _b
 
-__all__ = [
-    "BoundResult",
-    "CertificateError",
-    "CertificateReport",
-    "EnergyEstimate",
-    "LayerCertificate",
-    "certify",
-    "certify_many",
-    "error_system",
-]
-
-
-class CertificateError(MORError):
-    """The inputs of :func:`certify` are not a stack of ModalSystem layers and a KeepPlan."""
+__all__ = ["BoundResult", "CertificateError", "CertificateReport", "EnergyEstimate",
+           "LayerCertificate", "certify", "certify_many"]
 
 
 @dataclass(frozen=True)
@@ -118,22 +108,6 @@ class LayerCertificate:
             if b.name == name:
                 return b
         raise KeyError(f"layer {self.layer} has no bound {name!r}")
-
-
-def _finite_or_none(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.floating | np.integer | np.bool_):
-        obj = obj.item()
-    return _finite_or_none(obj)
 
 
 @dataclass(frozen=True)
@@ -222,7 +196,7 @@ class CertificateReport:
             d["bounds"] = [asdict(b) for b in lc.bounds]
             d["estimates"] = [asdict(e) for e in lc.estimates]
             layers.append(d)
-        return _clean(
+        return json_safe(
             {
                 "method": self.method,
                 "kind": self.kind,
@@ -292,28 +266,12 @@ def _fmt(x) -> str:
 
 
 # ---------------------------------------------------------------------- certify
-def error_system(sys: ModalSystem, pruned: Sequence[int]) -> ModalSystem:
-    """The exact truncation error ``G − G_r = Σ_{i∈pruned} G_i`` (last eq. 15–17), D = 0.
-
-    Keeps the layer's pairing, time domain, backward C, pole logs and output convention.
-    """
-    idx = np.asarray(pruned, dtype=np.int64)
-    return ModalSystem(
-        sys.poles[idx],
-        sys.B[idx],
-        sys.C[:, idx],
-        None,
-        sys.dt,
-        pair=sys.pair[idx],
-        C_backward=None if sys.C_backward is None else sys.C_backward[:, idx],
-        log_poles=None if sys.log_poles is None else sys.log_poles[idx],
-        output_after_update=sys.output_after_update,
-        name=f"{sys.name or 'layer'} (truncation error)",
-        allow_unstable=sys.allow_unstable,
-    )
+class CertificateError(MORError):
+    """The inputs of :func:`certify` are not a stack of ModalSystem layers and a KeepPlan."""
 
 
 def _strictly_proper(sys: ModalSystem) -> ModalSystem:
+    """``G − D``: the error of keeping no unit (:func:`mor.truncation.error_system`)."""
     return error_system(sys, range(sys.nunits))
 
 
@@ -342,15 +300,10 @@ def _result(name, source, norm, value, exact, exact_reason, *, valid, rtol, reas
     return BoundResult(name, source, norm, value, valid, holds, value - exact, reason)
 
 
-_SRC = {
-    "modal_triangle": "aire-prune eq. 12-13; last eq. 5, 18 (each conjugate counted)",
-    "aire_eq19": "aire-prune eq. 19 (B.5), per complex mode of the real layer",
-    "aire_eq19_published": "aire-prune eq. 19 as published, per stored mode",
-    "last_eq4_published": "last eq. 4 with sigma = identity, as published",
-    "h2_triangle": "H2 triangle / Cauchy-Schwarz over complex modes (aire-prune eq. 8)",
-    "balanced_2sigma": "Enns 1984; Al-Saggaf & Franklin 1987 (DT): 2 sum of tail HSVs",
-    "aire_eq9": "aire-prune eq. 9 (additive energy, per stored mode)",
-}
+def _unconditional(value, holds, margin, reason) -> tuple[BoundResult, ...]:
+    """The registry's unconditional modal bounds, all with the same outcome."""
+    return tuple(BoundResult(b.name, b.source, b.norm, value, True, holds, margin, reason)
+                 for b in _b.bounds_for("modal") if b.unconditional)
 
 
 def _unstable_pruned_layer(layer, ratio, sys, pruned) -> LayerCertificate:
@@ -359,10 +312,8 @@ def _unstable_pruned_layer(layer, ratio, sys, pruned) -> LayerCertificate:
     reason = (f"the plan prunes unit(s) {bad[:8]} that are not strictly stable (e.g. pole "
               f"{sys.poles[bad[0]]:.6g}): the truncation error has no finite H∞ or H2 norm, "
               "so no bound can hold; keep those units (the toolkit's default selection does)")
-    bounds = tuple(BoundResult(name, _SRC[name], norm, None, True, None, None, reason)
-                   for name, norm in (("modal_triangle", "hinf"), ("aire_eq19", "hinf"),
-                                      ("h2_triangle", "h2")))
-    return LayerCertificate(layer, ratio, sys.nunits, len(pruned), None, None, bounds,
+    return LayerCertificate(layer, ratio, sys.nunits, len(pruned), None, None,
+                            _unconditional(None, None, None, reason),
                             hinf_reason=reason, h2_reason=reason)
 
 
@@ -449,99 +400,83 @@ def _unrepresentable(b: BoundResult) -> BoundResult:
 
 
 def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol, norms=None) -> LayerCertificate:
+    """The certificate of a modal plan's layer: every registry bound next to the exact error."""
     n = sys.nunits
     if any(sys.unstable[i] for i in pruned):
         return _unstable_pruned_layer(layer, ratio, sys, pruned)
     if not pruned:
-        zero = [
-            BoundResult(name, _SRC[name], norm, 0.0, True, True, 0.0, None)
-            for name, norm in (("modal_triangle", "hinf"), ("aire_eq19", "hinf"),
-                               ("h2_triangle", "h2"))
-        ]
-        return LayerCertificate(layer, ratio, n, 0, 0.0, 0.0, tuple(zero),
+        return LayerCertificate(layer, ratio, n, 0, 0.0, 0.0, _unconditional(0.0, True, 0.0, None),
                                 notes=("nothing pruned: the error is zero",))
     # Everything below is computed on the error scaled to unit size (G = 2^e·G_u) and
     # multiplied back, so that no norm of it under- or overflows (_unit_scaled).
     err, e = _unit_scaled(error_system(sys, pruned))
     silent = _silent_units(err)
-    notes: list[str] = []
+    exact, reasons, notes = _exact_error_norms(err, silent, pruned, e, tol=tol, norms=norms)
     if not sys.is_stable:
-        notes.append(f"unit(s) {sys.unstable_units.tolist()[:8]} of this layer are not strictly "
-                     "stable and are kept: the error of the pruned (stable) units is certified, "
-                     "but the layer's own H∞ / H2 norm and the energy drop are infinite")
-    if np.all(silent):
-        # Every pruned unit has C_i B_i = 0 (an exact test): the error is identically zero.
-        exact_hinf, hinf_reason, exact_h2, h2_reason = 0.0, None, 0.0, None
-    else:
-        live = err.subsystem(np.flatnonzero(~silent))  # exact: the others contribute nothing
-        exact_hinf, hinf_reason = _checked(hinf_norm if norms is None else norms.hinf, live,
-                                           tol=tol)
-        if exact_hinf is None and not live.bidirectional:
-            # the modal method did not converge: fall back to the reference, AB13DD
-            exact_hinf, slicot_reason = _checked(hinf_norm, live, tol=tol, method="slicot")
-            hinf_reason = None if exact_hinf is not None else f"{hinf_reason}; {slicot_reason}"
-        exact_hinf, hinf_reason = _computed_or_none(exact_hinf, hinf_reason, "the H∞ norm")
-        if norms is None:
-            exact_h2, h2_reason = _checked(h2_norm, live)
-        else:  # the units of live, and its scale 2^−e
-            exact_h2, h2_reason = norms.h2(live, np.asarray(pruned)[~silent], -e)
-        exact_h2, h2_reason = _computed_or_none(exact_h2, h2_reason, "the H2 norm")
-        if e:
-            where = f" (values for the error scaled by 2^{-e})"
-            hinf_reason = hinf_reason and hinf_reason + where
-            h2_reason = h2_reason and h2_reason + where
-        for label, x in (("H∞", exact_hinf), ("H2", exact_h2)):
-            if x is not None and not (0.0 < _scaled(x, e) < math.inf):
-                notes.append(f"the exact {label} error {x!r}·2^{e} is outside float64's range; "
-                             "the bounds were checked on the error scaled by 2^-e")
-    nonzero = not bool(np.all(silent))
-    proved = _b.published_form_is_proved(err)
-    why_not = None if proved else (
-        "as published this counts a conjugate pair once"
-        + (" and averages the forward/backward |C|^2" if err.bidirectional else "")
-        + "; not proved for this layer (see the claims catalogue)"
-    )
-    results = [
-        _result("modal_triangle", _SRC["modal_triangle"], "hinf", _b.modal_triangle(err),
-                exact_hinf, hinf_reason, valid=True, rtol=rtol),
-        _result("aire_eq19", _SRC["aire_eq19"]
-                + (" (CT analogue: kappa = max sqrt(2/|Re lambda|))" if err.isctime else ""),
-                "hinf", _b.aire_certificate(err), exact_hinf, hinf_reason, valid=True, rtol=rtol),
-    ]
-    if err.isdtime:
-        results.append(
-            _result("aire_eq19_published", _SRC["aire_eq19_published"], "hinf",
-                    _b.aire_certificate_published(err), exact_hinf, hinf_reason,
-                    valid=proved, rtol=rtol, reason=why_not)
-        )
-    else:
-        results.append(
-            BoundResult("aire_eq19_published", _SRC["aire_eq19_published"], "hinf", None,
-                        False, None, None,
-                        "a discrete-time certificate; this layer is continuous time "
-                        "(aire_eq19 reports the CT analogue)")
-        )
-    single = len(pruned) == 1 and proved
-    results.append(
-        _result("last_eq4_published", _SRC["last_eq4_published"], "hinf",
-                _b.last_eq4_published(err), exact_hinf, hinf_reason, valid=single, rtol=rtol,
-                reason=None if single else
-                "sum of squared per-mode gains: not a bound once two pruned kernels add in "
-                "phase (last B.2 squares the triangle inequality wrongly)")
-    )
-    results.append(
-        _result("h2_triangle", _SRC["h2_triangle"], "h2", _b.h2_triangle(err), exact_h2,
-                h2_reason, valid=True, rtol=rtol)
-    )
-    if nonzero:
+        notes.insert(0, f"unit(s) {sys.unstable_units.tolist()[:8]} of this layer are not "
+                     "strictly stable and are kept: the error of the pruned (stable) units is "
+                     "certified, but the layer's own H∞ / H2 norm and the energy drop are "
+                     "infinite")
+    results = [_modal_bound(b, err, exact, reasons, rtol) for b in _b.bounds_for("modal")]
+    if not bool(np.all(silent)):
         results = [_unrepresentable(b) for b in results]
     results = [_rescaled_bound(b, e) for b in results]
+    estimate = _energy_estimate(sys, err, pruned, exact["h2"], e, norms)
+    return LayerCertificate(layer, ratio, n, len(pruned), _scaled(exact["hinf"], e),
+                            _scaled(exact["h2"], e), tuple(results), (estimate,),
+                            reasons["hinf"], reasons["h2"], tuple(notes))
+
+
+def _modal_bound(bound: _b.Bound, err: ModalSystem, exact: dict, reasons: dict,
+                 rtol: float) -> BoundResult:
+    """One registry bound on the (unit-scaled) error system ``err``."""
+    source = bound.source_for(err)
+    why_not = bound.inapplicable(err)
+    if why_not is not None:
+        return BoundResult(bound.name, source, bound.norm, None, False, None, None, why_not)
+    unproved = bound.unproved(err)
+    return _result(bound.name, source, bound.norm, bound.evaluate(err), exact[bound.norm],
+                   reasons[bound.norm], valid=unproved is None, rtol=rtol, reason=unproved)
+
+
+def _exact_error_norms(err, silent, pruned, e, *, tol, norms):
+    """({"hinf", "h2"} → exact norm of the unit-scaled error or None, the same → reason,
+    notes): both 0 when every pruned unit is silent (exact)."""
+    notes: list[str] = []
+    if np.all(silent):
+        # Every pruned unit has C_i B_i = 0 (an exact test): the error is identically zero.
+        return {"hinf": 0.0, "h2": 0.0}, {"hinf": None, "h2": None}, notes
+    live = err.subsystem(np.flatnonzero(~silent))  # exact: the others contribute nothing
+    # mor.hinf_norm falls back to AB13DD where the modal method fails
+    exact_hinf, hinf_reason = _checked(hinf_norm if norms is None else norms.hinf, live,
+                                       tol=tol)
+    exact_hinf, hinf_reason = _computed_or_none(exact_hinf, hinf_reason, "the H∞ norm")
+    if norms is None:
+        exact_h2, h2_reason = _checked(h2_norm, live)
+    else:  # the units of live, and its scale 2^−e
+        exact_h2, h2_reason = norms.h2(live, np.asarray(pruned)[~silent], -e)
+    exact_h2, h2_reason = _computed_or_none(exact_h2, h2_reason, "the H2 norm")
+    if e:
+        where = f" (values for the error scaled by 2^{-e})"
+        hinf_reason = hinf_reason and hinf_reason + where
+        h2_reason = h2_reason and h2_reason + where
+    for label, x in (("H∞", exact_hinf), ("H2", exact_h2)):
+        if x is not None and not (0.0 < _scaled(x, e) < math.inf):
+            notes.append(f"the exact {label} error {x!r}·2^{e} is outside float64's range; "
+                         "the bounds were checked on the error scaled by 2^-e")
+    return {"hinf": exact_hinf, "h2": exact_h2}, {"hinf": hinf_reason, "h2": h2_reason}, notes
+
+
+def _energy_estimate(sys, err, pruned, exact_h2, e, norms) -> EnergyEstimate:
+    """Σ_T E_i (aire-prune eq. 9) next to the exact ‖G − G_r‖₂² and energy drop."""
+    n = sys.nunits
     estimate = _b.energy_estimate_published(err)
     exact_energy = None if exact_h2 is None else exact_h2**2
     full_h2, _ = _checked(h2_norm, _strictly_proper(sys)) if norms is None else norms.full_h2()
     kept = sorted(set(range(n)) - set(pruned))
     drop = None
     if kept:
+        # the kept units' G_r − D: error_system of a set of units is that set's part
         if norms is None:
             kept_h2, _ = _checked(h2_norm, error_system(sys, kept))
         else:
@@ -551,77 +486,13 @@ def _modal_layer(layer, ratio, sys, pruned, *, tol, rtol, norms=None) -> LayerCe
     elif full_h2 is not None:
         drop = full_h2**2
     rel = None if not exact_energy else (estimate - exact_energy) / exact_energy
-    est = EnergyEstimate("aire_eq9_energy", _SRC["aire_eq9"], _scaled(estimate, e, 2),
-                         _scaled(exact_energy, e, 2), drop, rel)
-    return LayerCertificate(layer, ratio, n, len(pruned), _scaled(exact_hinf, e),
-                            _scaled(exact_h2, e), tuple(results), (est,), hinf_reason,
-                            h2_reason, tuple(notes))
-
-
-_BT_ROUND_OFF = 1e3  # multiples of eps·(2 Σ σ_i) below which a BT error is round-off
-
-
-def _balanced_layer(layer, ratio, sys, order, *, tol, rtol) -> LayerCertificate:
-    from mor.truncation import balanced_truncation
-
-    if sys.output_after_update:
-        # S5/S4D layers: the structure-preserving reduction that KeepPlan.apply and
-        # ssm_bridge.apply use (mor.after_update), certified for the layer as it runs
-        from verification.balanced_layers import after_update_balanced_layer
-
-        return after_update_balanced_layer(layer, ratio, sys, order, tol=tol, rtol=rtol)
-    if sys.bidirectional:
-        raise PlanMismatchError(
-            f"layer {layer}: balanced truncation needs a causal layer; this one is "
-            "bidirectional (use a modal plan such as aire or last)"
-        )
-    full = sys.to_statespace()
-    n = full.nstates
-    notes: list[str] = []
-    hsv, hsv_reason = None, None
-    try:
-        hsv = hankel_singular_values(full)
-    except (MORError, np.linalg.LinAlgError) as err:
-        hsv_reason = f"Hankel singular values failed: {err}"
-    if order >= n:
-        bound = BoundResult("balanced_2sigma", _SRC["balanced_2sigma"], "hinf", 0.0, True, True,
-                            0.0, None)
-        return LayerCertificate(layer, ratio, n, 0, 0.0, 0.0, (bound,),
-                                notes=("nothing truncated: the error is zero",))
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            reduced = balanced_truncation(full, order)
-        notes.extend(str(w.message) for w in caught)
-    except MORError as err:
-        reason = f"balanced truncation failed: {err}"
-        bound = BoundResult("balanced_2sigma", _SRC["balanced_2sigma"], "hinf", None, True, None,
-                            None, reason)
-        return LayerCertificate(layer, ratio, n, n - order, None, None, (bound,),
-                                hinf_reason=reason, h2_reason=reason)
-    r = reduced.nstates
-    err_ss = full - reduced
-    exact_hinf, hinf_reason = _checked(hinf_norm, err_ss, tol=tol, method="slicot")
-    exact_h2, h2_reason = _checked(h2_norm, err_ss)
-    value = None if hsv is None else float(2.0 * np.sum(hsv[r:]))
-    # G − G_r is a difference of two realisations: its norm is accurate only to about
-    # eps·‖G‖∞ times a modest factor.  2 Σ σ_i ≥ ‖G − D‖∞ gives the scale.
-    atol = 0.0 if hsv is None else _BT_ROUND_OFF * np.finfo(float).eps * 2.0 * float(np.sum(hsv))
-    if exact_hinf is not None and exact_hinf <= atol:
-        notes.append(f"exact H∞ error {exact_hinf:.3g} is at the round-off level {atol:.3g} of "
-                     "the difference of two realisations")
-    if exact_h2 is not None:
-        notes.append("the exact H2 error of a difference of realisations is accurate to about "
-                     "eps·‖G‖₂ times the order (‖C U‖_F with U the Gramian's factor)")
-    bound = _result("balanced_2sigma", _SRC["balanced_2sigma"], "hinf", value, exact_hinf,
-                    hinf_reason, valid=True, rtol=rtol, reason=hsv_reason, atol=atol)
-    return LayerCertificate(layer, ratio, n, n - r, exact_hinf, exact_h2, (bound,), (),
-                            hinf_reason, h2_reason, tuple(notes))
+    return EnergyEstimate("aire_eq9_energy", _b.ENERGY_ESTIMATE_SOURCE, _scaled(estimate, e, 2),
+                          _scaled(exact_energy, e, 2), drop, rel)
 
 
 def certify(
     systems: ModalSystem | Sequence[ModalSystem],
-    plan: KeepPlan,
+    plan: KeepPlan | BalancedPlan,
     *,
     tol: float = 1e-10,
     rtol: float = 1e-8,
@@ -637,7 +508,9 @@ def certify(
     triangle bound; the additive energy estimate Σ_T E_i (aire-prune eq. 9) is reported next
     to the exact ``‖G − G_r‖₂²`` and the exact energy drop ``‖G‖₂² − ‖G_r‖₂²``.
 
-    Balanced plans (``plan.kind == "balanced"``): the error is ``G − G_bt`` of the real
+    Each modal bound comes from the registry :data:`verification.bounds.BOUNDS`.
+
+    Balanced plans (:class:`mor.plan.BalancedPlan`): the error is ``G − G_bt`` of the real
     realisation and its balanced truncation (SLICOT AB09AD), H∞ by SLICOT AB13DD; the bound
     is ``2 Σ_{i>r} σ_i``.  S5/S4D layers (``output_after_update``, one or two directions)
     are reduced as ``KeepPlan.apply`` reduces them, keeping the diagonal structure
@@ -648,7 +521,7 @@ def certify(
     ----------
     systems : ModalSystem or sequence of ModalSystem
         The full layers the plan was made for.
-    plan : KeepPlan
+    plan : KeepPlan or BalancedPlan
     tol : float
         Relative accuracy of the exact H∞ computations.
     rtol : float
@@ -665,11 +538,17 @@ def certify(
     Raises
     ------
     CertificateError
-        When ``systems`` are not ModalSystem layers or ``plan`` is not a KeepPlan.
+        When ``systems`` are not ModalSystem layers or ``plan`` is not a plan.
     PlanMismatchError
         When the plan does not fit the systems (layer count, unit or state counts), or a
         balanced plan is given for a bidirectional layer in standard form (S5/S4D layers,
         ``output_after_update``, are certified in both directions).
+
+    Warns
+    -----
+    UserWarning
+        The warnings of a balanced reduction (e.g. an order above the minimal one) are
+        passed on, and kept in the layer's ``notes``.
 
     Examples
     --------
@@ -682,29 +561,36 @@ def certify(
     if isinstance(systems, ModalSystem):
         systems = [systems]
     systems = list(systems)
-    if not isinstance(plan, KeepPlan):
-        raise CertificateError(f"plan is a {type(plan).__name__}; expected mor.KeepPlan")
+    if not isinstance(plan, KeepPlan | BalancedPlan):
+        raise CertificateError(f"plan is a {type(plan).__name__}; expected mor.KeepPlan or "
+                               "mor.plan.BalancedPlan")
     _check_arguments(systems, tol, rtol)
     plan.check_fits(systems)
-    layers = []
     calibrated = plan.kind == "balanced" and plan.method == "balanced_truncation_calibrated"
     if calibrated and (calibration is None or len(calibration) != len(systems)):
         raise CertificateError(
             "a balanced_truncation_calibrated plan is certified with its calibration: pass "
             "calibration= (one mor.calibrated.LayerMoments per layer)"
         )
-    for layer, (sys, keep, pruned) in enumerate(zip(systems, plan.keep, plan.pruned, strict=True)):
-        if calibrated:
-            from verification.balanced_layers import calibrated_balanced_layer
-
-            layers.append(calibrated_balanced_layer(layer, plan.ratio, sys, len(keep),
-                                                    calibration[layer], tol=tol))
-        elif plan.kind == "balanced":
-            layers.append(_balanced_layer(layer, plan.ratio, sys, len(keep), tol=tol, rtol=rtol))
-        else:
-            layers.append(_modal_layer(layer, plan.ratio, sys, list(pruned), tol=tol, rtol=rtol))
+    layers = [_layer_certificate(plan, layer, sys, tol=tol, rtol=rtol,
+                                 moments=calibration[layer] if calibrated else None)
+              for layer, sys in enumerate(systems)]
     return CertificateReport(plan.method, plan.kind, plan.ratio, plan.achieved_ratio,
                              tuple(layers), rtol)
+
+
+def _layer_certificate(plan, layer: int, sys: ModalSystem, *, tol: float, rtol: float,
+                       moments=None) -> LayerCertificate:
+    """Layer ``layer``'s certificate under ``plan`` (``moments``: a calibrated plan's)."""
+    if plan.kind == "modal":
+        return _modal_layer(layer, plan.ratio, sys, list(plan.pruned[layer]), tol=tol,
+                            rtol=rtol)
+    from verification.balanced_layers import balanced_layer, calibrated_balanced_layer
+
+    order = plan.kept_counts[layer]
+    if moments is not None:
+        return calibrated_balanced_layer(layer, plan.ratio, sys, order, moments, tol=tol)
+    return balanced_layer(layer, plan.ratio, sys, order, tol=tol, rtol=rtol)
 
 
 # ---------------------------------------------------------------------- many plans at once
@@ -754,9 +640,9 @@ class _LayerNorms:
     def hinf(self, live: ModalSystem, *, tol: float) -> float:
         if not live.is_stable:
             return hinf_norm(live, tol=tol)  # raises the norm's own error
-        from mor._hinf_modal import modal_hinf
+        from mor.norms import modal_hinf_with_fallback
 
-        value, peak = modal_hinf(live, tol=tol, hints=self._peaks[-2:])
+        value, peak = modal_hinf_with_fallback(live, tol=tol, hints=self._peaks[-2:])
         if math.isfinite(peak):
             self._peaks.append(peak)
         return value

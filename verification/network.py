@@ -2,9 +2,8 @@
 
 Float64, no JAX.  Sequences are arrays of shape (length, channels), one example.
 
-- :func:`simulate`: the exact recurrence of a discrete-time :class:`mor.ModalSystem`
-  (standard or S5 output-after-update convention; a bidirectional layer adds the backward
-  scan on the reversed sequence), zero initial state.
+Each layer runs by :meth:`mor.ModalSystem.simulate` (the exact recurrence, zero initial
+state, standard or S5 output-after-update convention, both directions).
 - :func:`paper_stack`: the model of last §3.2, ``f(u) = σ(Σ_L(… σ(Σ_1(u))))``.
 - :func:`s5_block`: one S5 ``SequenceLayer`` as released (lindermanlab/S5 ``s5/layers.py``):
   optional pre-LayerNorm, the SSM, GELU, a GLU variant, and the residual connection.
@@ -35,6 +34,7 @@ import numpy as np
 from scipy.special import erf
 
 from mor.systems import ModalSystem
+from verification.bounds import GELU_LIPSCHITZ, GELU_TANH_LIPSCHITZ
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,7 +45,6 @@ __all__ = [
     "layer_norm",
     "paper_stack",
     "s5_block",
-    "simulate",
 ]
 
 
@@ -77,45 +76,14 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 LIPSCHITZ: dict[str, float] = {
     "identity": 1.0,
     "relu": 1.0,
-    "gelu": 0.5 * (1.0 + math.erf(1.0)) + math.exp(-1.0) / math.sqrt(math.pi),
-    "gelu_tanh": 1.1289930686616572,
+    "gelu": GELU_LIPSCHITZ,
+    "gelu_tanh": GELU_TANH_LIPSCHITZ,
 }
 """Global Lipschitz constants of the elementwise activations (see the module table)."""
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def simulate(sys: ModalSystem, u: np.ndarray) -> np.ndarray:
-    """Output of a discrete-time modal system for input ``u`` (length, ninputs), x₀ = 0.
-
-    Standard: ``x[k+1] = Λx[k] + Bu[k]``, ``y[k] = Cx[k] + Du[k]``.  Output after update
-    (S5): ``x[k] = Λx[k−1] + Bu[k]``, ``y[k] = Cx[k] + Du[k]``.  Pairs are written out, so
-    the output is ``2·Re(C x)`` for them.  Bidirectional: plus ``C_b`` times the same
-    recurrence run on the reversed input, reversed back.  Returns (length, noutputs).
-    """
-    if sys.isctime:
-        raise ValueError("simulate needs a discrete-time system")
-    u = np.asarray(u, dtype=np.float64)
-    poles, B, C, Cb = sys.expanded_modes()
-
-    def run(inp: np.ndarray, Cmat: np.ndarray) -> np.ndarray:
-        x = np.zeros(poles.shape[0], dtype=np.complex128)
-        out = np.empty((inp.shape[0], Cmat.shape[0]))
-        for k in range(inp.shape[0]):
-            if sys.output_after_update:
-                x = poles * x + B @ inp[k]
-                out[k] = (Cmat @ x).real
-            else:
-                out[k] = (Cmat @ x).real
-                x = poles * x + B @ inp[k]
-        return out
-
-    y = run(u, C) + u @ sys.D.T
-    if Cb is not None:
-        y = y + run(u[::-1], Cb)[::-1]
-    return y
 
 
 def paper_stack(
@@ -125,7 +93,7 @@ def paper_stack(
     sigma = ACTIVATIONS[activation]
     x = np.asarray(u, dtype=np.float64)
     for sys in systems:
-        x = sigma(simulate(sys, x))
+        x = sigma(sys.simulate(x))
     return x
 
 
@@ -180,6 +148,6 @@ def s5_block(
     W1 = np.eye(h) if W1 is None else W1
     W2 = np.eye(h) if W2 is None else W2
     z = layer_norm(x) if (norm and prenorm) else x
-    z = glu(simulate(sys, z), variant, W1, W2)
+    z = glu(sys.simulate(z), variant, W1, W2)
     out = x + z if residual else z
     return layer_norm(out) if (norm and not prenorm) else out

@@ -49,6 +49,7 @@ __all__ = [
     "layer_stacks",
     "modal_systems",
     "pole_sets",
+    "seeded_modal_systems",
 ]
 
 _TIME_DOMAINS = (None, "ct", "dt")
@@ -219,15 +220,8 @@ def modal_systems(
 
 
 @st.composite
-def layer_stacks(
-    draw,
-    *,
-    min_layers: int = 1,
-    max_layers: int = 3,
-    min_channels: int = 1,
-    max_channels: int = 3,
-    **system_kwargs,
-) -> list[ModalSystem]:
+def layer_stacks(draw, *, min_layers: int = 1, max_layers: int = 3, min_channels: int = 1,
+                 max_channels: int = 3, **system_kwargs) -> list[ModalSystem]:
     """Stacks of square DT layers with a common channel count H (a deep SSM's SSM parts).
 
     ``system_kwargs`` are passed to :func:`modal_systems` (not the channel counts or the
@@ -315,3 +309,85 @@ def input_signals(
     flat = u.reshape(-1)
     flat[: len(noise)] += np.asarray(noise, dtype=np.float64)
     return flat.reshape(length, ninputs)
+
+
+@st.composite
+def seeded_modal_systems(
+    draw,
+    *,
+    time_domain: str | None = None,
+    max_units: int = 6,
+    max_channels: int = 3,
+    bidirectional: bool = False,
+    output_after_update: bool | None = None,
+) -> ModalSystem:
+    """Well-conditioned stable modal systems: Gaussian gains and poles from one drawn seed.
+
+    Where :func:`modal_systems` reaches the hard corners (poles ``min_gap`` from the stability
+    boundary, zero gains, repeated poles, any sampling time), this strategy draws the
+    matrices with numpy from a drawn seed, for accuracy checks that need a well-conditioned
+    system and a unit sampling time: DT poles of modulus below 0.995 with pair angles in
+    [0.05, π − 0.05], CT poles with ``−Re λ`` in [1e-2, 10] and pair imaginary parts in
+    [0.1, 10] (log-uniform), standard normal B and C (complex for pairs), DT systems with
+    ``dt = 1`` and a standard normal D, CT systems with D = 0.  The numpy draws do not shrink:
+    a failing example shrinks only in its sizes and flags.
+
+    Parameters
+    ----------
+    time_domain : {None, "ct", "dt"}
+        None draws either.
+    max_units : int
+        Largest number of units (real modes plus conjugate pairs); at least one is drawn.
+    max_channels : int
+        Largest number of inputs and of outputs (each drawn in 1..max_channels).
+    bidirectional : bool
+        True: draw a backward C as well (DT only).
+    output_after_update : bool or None
+        DT only: the S5 recurrence; None draws either.
+    """
+    _check(time_domain in _TIME_DOMAINS, f"time_domain={time_domain!r}; expected None, 'ct', 'dt'")
+    _check(isinstance(max_units, int) and max_units >= 1, f"max_units={max_units!r} must be ≥ 1")
+    _check(isinstance(max_channels, int) and max_channels >= 1,
+           f"max_channels={max_channels!r} must be ≥ 1")
+    _check(not bidirectional or time_domain == "dt", "bidirectional needs time_domain='dt'")
+    _check(not output_after_update or time_domain == "dt",
+           "output_after_update=True needs time_domain='dt'")
+    discrete = draw(st.booleans()) if time_domain is None else time_domain == "dt"
+    npairs = draw(st.integers(0, max_units))
+    nreal = draw(st.integers(0 if npairs else 1, max_units - npairs))
+    p = draw(st.integers(1, max_channels))
+    m = draw(st.integers(1, max_channels))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = npairs + nreal
+    is_pair = np.arange(n) < npairs
+    poles = _seeded_poles(draw, rng, is_pair, discrete)
+    B = _seeded_gains(rng, (n, m), is_pair[:, None])
+    C = _seeded_gains(rng, (p, n), is_pair[None, :])
+    Cb = _seeded_gains(rng, (p, n), is_pair[None, :]) if bidirectional else None
+    D = rng.standard_normal((p, m)) if discrete else np.zeros((p, m))
+    oau = False
+    if discrete:
+        oau = draw(st.booleans()) if output_after_update is None else output_after_update
+    return ModalSystem(poles, B, C, D, 1.0 if discrete else 0, pair=is_pair, C_backward=Cb,
+                       output_after_update=oau)
+
+
+def _seeded_poles(draw, rng: np.random.Generator, is_pair: np.ndarray,
+                  discrete: bool) -> np.ndarray:
+    """Poles for :func:`seeded_modal_systems` (a lone DT unit's radius is a shrinking draw)."""
+    n = is_pair.size
+    if discrete:
+        radius = draw(st.floats(0.0, 0.995)) if n == 1 else None
+        r = rng.uniform(0.0, 0.995, n) if radius is None else np.full(n, radius)
+        theta = rng.uniform(0.05, np.pi - 0.05, n)
+        return np.where(is_pair, r * np.exp(1j * theta), r * rng.choice([-1, 1], n))
+    re = -np.exp(rng.uniform(np.log(1e-2), np.log(10.0), n))
+    im = np.exp(rng.uniform(np.log(1e-1), np.log(10.0), n))
+    return np.where(is_pair, re + 1j * im, re)
+
+
+def _seeded_gains(rng: np.random.Generator, shape: tuple[int, int],
+                  complex_entries: np.ndarray) -> np.ndarray:
+    """Standard normal gains, complex where ``complex_entries`` (pair units)."""
+    complex_draw = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return np.where(complex_entries, complex_draw, rng.standard_normal(shape))

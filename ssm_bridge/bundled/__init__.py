@@ -1,4 +1,4 @@
-"""Small trained S5/S4D checkpoints shipped with the package (the main job's default input).
+"""Trained S5/S4D checkpoints shipped with the package: small ones and paper-shaped ones.
 
 Each bundled model ``NAME`` is three files in this package directory::
 
@@ -7,7 +7,8 @@ Each bundled model ``NAME`` is three files in this package directory::
     NAME.meta.json      task, task options, seed, preset, test accuracy, the command that
                         made it, wall time (see README.md here)
 
-They are made by ``scripts/train_bundled.py`` (CPU presets of :mod:`ssm_bridge.presets`);
+They are made by ``scripts/train_bundled.py`` (``cpu`` and ``paper_cpu`` presets of
+:mod:`ssm_bridge.presets`);
 ``README.md`` in this directory records the exact command, wall time and test accuracy.
 
 Examples
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BUNDLED",
+    "PAPER_SHAPED",
     "BundledCheckpointMissingError",
     "UnknownBundledError",
     "bundled_checkpoint_path",
@@ -40,7 +42,12 @@ __all__ = [
 ]
 
 #: Names of the bundled checkpoints.
-BUNDLED: tuple[str, ...] = ("s5_digits", "s5_mnist1d", "s4d_digits")
+#: Names of the bundled paper-shaped checkpoints (preset ``paper_cpu``: at least 4 layers,
+#: H ≥ 64, P ≥ 128 real states per S5 layer / H·N ≥ 128 modes per S4D layer; issue 13).
+#: ``mor demo --full`` reads this list.
+PAPER_SHAPED: tuple[str, ...] = ("s5_mnist1d_paper", "s4d_mnist1d_paper")
+#: Names of the bundled checkpoints: the small ``cpu``-preset ones, then :data:`PAPER_SHAPED`.
+BUNDLED: tuple[str, ...] = ("s5_digits", "s5_mnist1d", "s4d_digits", *PAPER_SHAPED)
 
 _DIR = Path(__file__).resolve().parent
 

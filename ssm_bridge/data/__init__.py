@@ -29,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,7 @@ from ._base import (
     UnknownTaskOptionError,
 )
 from .digits import load_digits
+from .inputs import encode_inputs, input_encoding, input_width, one_hot
 from .listops import load_listops
 from .mnist_1d import load_mnist1d
 from .ucr_uea import load_japanese_vowels, load_ucr_uea
@@ -54,6 +56,9 @@ __all__ = [
     "TaskData",
     "UnknownTaskError",
     "UnknownTaskOptionError",
+    "encode_inputs",
+    "input_encoding",
+    "input_width",
     "listops",
     "load_digits",
     "load_japanese_vowels",
@@ -61,6 +66,7 @@ __all__ = [
     "load_mnist1d",
     "load_task",
     "load_ucr_uea",
+    "one_hot",
     "task_options",
     "ucr_uea",
 ]
@@ -86,6 +92,9 @@ TASKS: tuple[str, ...] = tuple(_LOADERS)
 #: Tasks whose data files ship inside an optional package: task → package.
 TASK_PACKAGES: dict[str, str] = {"japanese_vowels": ucr_uea.PACKAGE}
 
+#: Loaders taking ``**options``: the dataclass whose fields (and defaults) those options are.
+_OPTION_FIELDS: dict[str, type] = {"listops": listops.ListOpsShape}
+
 
 def _loader(name: str) -> Callable[..., TaskData]:
     if not isinstance(name, str) or name not in _LOADERS:
@@ -94,25 +103,16 @@ def _loader(name: str) -> Callable[..., TaskData]:
 
 
 def task_options(name: str) -> dict[str, Any]:
-    """Keyword options of a task and their defaults (``None``: chosen by the loader).
+    """Keyword options of task ``name`` and their defaults (``None``: chosen by the loader).
 
-    Parameters
-    ----------
-    name : str
-        One of :data:`TASKS`.
-
-    Returns
-    -------
-    dict
-        Option name → default, ``seed``, ``n_train`` and ``n_test`` included.
-
-    Raises
-    ------
-    UnknownTaskError
-        For a name not in :data:`TASKS`.
+    ``name``, and the error for one not in :data:`TASKS`, are as in :func:`load_task`.
+    Returns a dict option name → default, ``seed``, ``n_train`` and ``n_test`` included.
     """
     params = inspect.signature(_loader(name)).parameters
-    return {key: p.default for key, p in params.items()}
+    options = {key: p.default for key, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    if name in _OPTION_FIELDS:
+        options.update((f.name, f.default) for f in dataclasses.fields(_OPTION_FIELDS[name]))
+    return options
 
 
 def load_task(
@@ -124,6 +124,10 @@ def load_task(
     **options: Any,
 ) -> TaskData:
     """Load (or generate) a task's train and test sets.
+
+    The parameters ``seed``, ``n_train`` and ``n_test`` are documented here once: every
+    loader of :data:`TASKS` takes them, and its docstring says only what they mean for
+    its data (what the seed draws, the default sizes) and which further options it has.
 
     Parameters
     ----------

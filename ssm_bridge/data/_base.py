@@ -146,3 +146,46 @@ def check_int(value: Any, name: str, *, minimum: int) -> int:
 def check_seed(seed: Any) -> int:
     """Seeds are non-negative integers (what ``numpy.random.default_rng`` accepts)."""
     return check_int(seed, "seed", minimum=0)
+
+
+def check_split(
+    n_train: Any, n_test: Any, *, default_train: int, default_test: int
+) -> tuple[int, int]:
+    """``(n_train, n_test)``: each given size a positive integer, None → the default."""
+    return (default_train if n_train is None else check_int(n_train, "n_train", minimum=1),
+            default_test if n_test is None else check_int(n_test, "n_test", minimum=1))
+
+
+def split_task(
+    name: str, x: np.ndarray, y: np.ndarray, train: Any, test: Any, *, seed: int,
+    description: str, options: dict[str, Any], n_classes: int = 10,
+    lengths: np.ndarray | None = None, vocab_size: int | None = None,
+) -> TaskData:
+    """The :class:`TaskData` of the examples ``x[train]`` and ``x[test]`` (copies).
+
+    Parameters
+    ----------
+    name : str
+        Task name.
+    x : ndarray, shape (n, seq_len, d_input), or (n, seq_len) token ids
+        Every example, padded to one length.
+    y : ndarray, shape (n,)
+        Class labels (stored as int32).
+    train, test : slice or index array
+        The examples of each split.
+    seed, description, options, n_classes, vocab_size
+        As the :class:`TaskData` fields.
+    lengths : ndarray, shape (n,), optional
+        Unpadded lengths (default: ``seq_len`` for every example).
+    """
+    x, y = np.asarray(x), np.asarray(y, dtype=np.int32)
+    seq_len = int(x.shape[1])
+    steps = np.full(y.shape[0], seq_len, dtype=np.int32) if lengths is None else np.asarray(
+        lengths, dtype=np.int32)
+    return TaskData(
+        name=name, x_train=np.array(x[train]), y_train=np.array(y[train]),
+        x_test=np.array(x[test]), y_test=np.array(y[test]), lengths_train=np.array(steps[train]),
+        lengths_test=np.array(steps[test]), n_classes=int(n_classes), seq_len=seq_len,
+        d_input=1 if vocab_size is not None else int(x.shape[2]), vocab_size=vocab_size,
+        seed=int(seed), description=description, options=dict(options),
+    )

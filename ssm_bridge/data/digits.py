@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import DataError, TaskData, check_int, check_seed
+from ._base import DataError, TaskData, check_int, check_seed, split_task
 
 __all__ = ["N_IMAGES", "load_digits"]
 
@@ -48,13 +48,12 @@ def load_digits(
 ) -> TaskData:
     """Sequential digits (``size=8``: length 64; ``size=32``: length 1,024).
 
+    ``seed``, ``n_train`` and ``n_test`` are as in :func:`ssm_bridge.data.load_task`: the
+    seed draws the train/test permutation of the 1,797 images, ``n_train + n_test ≤ 1797``,
+    and by default ``n_test = 360`` and ``n_train = 1797 − n_test``.
+
     Parameters
     ----------
-    seed : int
-        Seed of the train/test permutation.
-    n_train, n_test : int, optional
-        Split sizes, ``n_train + n_test ≤ 1797``. Defaults: ``n_test = 360`` and
-        ``n_train = 1797 − n_test``.
     size : int
         Image side after upsampling (≥ 8; 8 keeps the original images).
 
@@ -89,7 +88,6 @@ def load_digits(
         if images.shape[1:] != (size, size):  # pragma: no cover - zoom rounding guard
             raise DataError(f"upsampling to {size}×{size} gave {images.shape[1:]}")
     seq = images.reshape(N_IMAGES, size * size, 1).astype(np.float32)
-    labels32 = labels.astype(np.int32)
 
     perm = np.random.default_rng(seed).permutation(N_IMAGES)
     train, test = perm[:n_train], perm[n_train : n_train + n_test]
@@ -97,19 +95,8 @@ def load_digits(
     # ``load_task(name, seed=seed, **options)`` regenerates these arrays.
     name, options = ("digits32", {}) if size == 32 else ("digits", {"size": size})
     how = "" if size == 8 else f", upsampled bilinearly to {size}×{size}"
-    return TaskData(
-        name=name,
-        x_train=seq[train],
-        y_train=labels32[train],
-        x_test=seq[test],
-        y_test=labels32[test],
-        lengths_train=np.full(n_train, seq_len, dtype=np.int32),
-        lengths_test=np.full(n_test, seq_len, dtype=np.int32),
-        n_classes=10,
-        seq_len=seq_len,
-        d_input=1,
-        vocab_size=None,
-        seed=seed,
+    return split_task(
+        name, seq, labels, train, test, seed=seed,
         description=(
             f"scikit-learn 8×8 digits{how}, read pixel by pixel (length {seq_len}, "
             "1 channel, values in [0, 1]), 10 classes"

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
-from ._base import DataError, TaskData, check_int, check_seed
+from ._base import DataError, TaskData, check_int, check_seed, check_split, split_task
 
 __all__ = [
     "CLOSE",
@@ -44,6 +46,7 @@ __all__ = [
     "PAD",
     "VOCAB",
     "VOCAB_SIZE",
+    "ListOpsShape",
     "achievable_lengths",
     "detokenize",
     "evaluate",
@@ -283,26 +286,16 @@ def _check_options(
         )
 
 
-def generate(
-    n: int,
-    *,
-    rng: np.random.Generator,
-    min_length: int = 500,
-    max_length: int = 2000,
-    max_depth: int = 10,
-    max_args: int = 10,
-    p_operator: float = 0.25,
-    seq_len: int | None = None,
-    max_attempts: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` distinct random ListOps expressions, their labels and lengths.
+@dataclass(frozen=True)
+class ListOpsShape:
+    """The shape of generated expressions: options of :func:`generate` and of the task.
 
-    Parameters
+    The defaults are LRA's structure; short, CPU-sized variants lower the lengths, e.g.
+    ``min_length=20, max_length=128, max_depth=5, max_args=5``.  (How the tokens are padded,
+    ``seq_len``, is not part of the shape.)
+
+    Attributes
     ----------
-    n : int
-        Number of expressions.
-    rng : numpy.random.Generator
-        Source of randomness (the only one).
     min_length, max_length : int
         Accepted lengths in tokens, both inclusive.
     max_depth : int
@@ -312,10 +305,55 @@ def generate(
         Largest number of arguments of an operator (≥ 2).
     p_operator : float
         Probability that a node above ``max_depth`` is an operator.
+
+    Raises
+    ------
+    DataError
+        On construction, for inconsistent values (e.g. lengths no expression can have).
+    """
+
+    min_length: int = 500
+    max_length: int = 2000
+    max_depth: int = 10
+    max_args: int = 10
+    p_operator: float = 0.25
+
+    def __post_init__(self) -> None:
+        _check_options(self.min_length, self.max_length, self.max_depth, self.max_args,
+                       self.p_operator)
+
+    def padded_length(self, seq_len: int | None) -> int:
+        """``seq_len`` (checked: at least ``max_length``), or ``max_length`` when None."""
+        if seq_len is None:
+            return self.max_length
+        if check_int(seq_len, "seq_len", minimum=1) < self.max_length:
+            raise DataError(f"seq_len={seq_len} is shorter than max_length={self.max_length}")
+        return int(seq_len)
+
+
+def generate(
+    n: int,
+    *,
+    rng: np.random.Generator,
+    seq_len: int | None = None,
+    max_attempts: int | None = None,
+    **shape: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` distinct random ListOps expressions, their labels and lengths.
+
+    Parameters
+    ----------
+    n : int
+        Number of expressions.
+    rng : numpy.random.Generator
+        Source of randomness (the only one).
     seq_len : int, optional
         Padded length (≥ ``max_length``); default ``max_length``.
     max_attempts : int, optional
         Expressions to draw before giving up; default ``1000 · n + 100000``.
+    **shape
+        The fields of :class:`ListOpsShape` (``min_length``, ``max_length``, ``max_depth``,
+        ``max_args``, ``p_operator``); its defaults are LRA's.
 
     Returns
     -------
@@ -333,14 +371,13 @@ def generate(
         expressions of an accepted length (the error says how many were found).
     """
     n = check_int(n, "n", minimum=0)
-    _check_options(min_length, max_length, max_depth, max_args, p_operator)
-    seq_len = max_length if seq_len is None else check_int(seq_len, "seq_len", minimum=1)
-    if seq_len < max_length:
-        raise DataError(f"seq_len={seq_len} is shorter than max_length={max_length}")
+    form = ListOpsShape(**shape)
+    min_length, max_length, max_args = form.min_length, form.max_length, form.max_args
+    seq_len = form.padded_length(seq_len)
     if max_attempts is None:
         max_attempts = 1000 * n + 100_000
-    p_op = float(p_operator)
-    limit = max_depth - 1  # a node can be an operator while fewer than this are open
+    p_op = float(form.p_operator)
+    limit = form.max_depth - 1  # a node can be an operator while fewer than this are open
 
     tokens = np.zeros((n, seq_len), dtype=np.int32)
     labels = np.zeros(n, dtype=np.int32)
@@ -433,24 +470,15 @@ def load_listops(
     seed: int = 0,
     n_train: int | None = None,
     n_test: int | None = None,
-    min_length: int = 500,
-    max_length: int = 2000,
-    max_depth: int = 10,
-    max_args: int = 10,
-    p_operator: float = 0.25,
     seq_len: int | None = None,
+    **shape: Any,
 ) -> TaskData:
     """ListOps as token ids (LRA's structure by default: lengths 500–2,000, depth 10, 10 args).
 
-    Parameters
-    ----------
-    seed : int
-        Seed of ``numpy.random.default_rng``, the generator's only randomness.
-    n_train, n_test : int, optional
-        Split sizes; default 10,000 and 2,000. Train and test expressions are distinct.
-    min_length, max_length, max_depth, max_args, p_operator, seq_len
-        As in :func:`generate`. Short, CPU-sized variants lower the lengths, e.g.
-        ``min_length=20, max_length=128, max_depth=5, max_args=5``.
+    ``seed``, ``n_train`` and ``n_test`` are as in :func:`ssm_bridge.data.load_task`: the
+    seed drives ``numpy.random.default_rng``, the generator's only randomness, and the splits
+    default to 10,000 and 2,000 expressions, train and test distinct.  ``seq_len`` is as in
+    :func:`generate`, and ``**shape`` are the fields of :class:`ListOpsShape`.
 
     Returns
     -------
@@ -459,44 +487,19 @@ def load_listops(
         ``vocab_size`` 16, ``lengths`` the unpadded lengths.
     """
     seed = check_seed(seed)
-    n_train = 10_000 if n_train is None else check_int(n_train, "n_train", minimum=1)
-    n_test = 2_000 if n_test is None else check_int(n_test, "n_test", minimum=1)
-    tokens, labels, lengths = generate(
-        n_train + n_test,
-        rng=np.random.default_rng(seed),
-        min_length=min_length,
-        max_length=max_length,
-        max_depth=max_depth,
-        max_args=max_args,
-        p_operator=p_operator,
-        seq_len=seq_len,
-    )
-    padded = tokens.shape[1]
-    return TaskData(
-        name="listops",
-        x_train=tokens[:n_train],
-        y_train=labels[:n_train],
-        x_test=tokens[n_train:],
-        y_test=labels[n_train:],
-        lengths_train=lengths[:n_train],
-        lengths_test=lengths[n_train:],
-        n_classes=10,
-        seq_len=padded,
-        d_input=1,
-        vocab_size=VOCAB_SIZE,
-        seed=seed,
+    n_train, n_test = check_split(n_train, n_test, default_train=10_000, default_test=2_000)
+    form = ListOpsShape(**shape)
+    padded = form.padded_length(seq_len)
+    tokens, labels, lengths = generate(n_train + n_test, rng=np.random.default_rng(seed),
+                                       seq_len=padded, **asdict(form))
+    return split_task(
+        "listops", tokens, labels, slice(0, n_train), slice(n_train, None), seed=seed,
+        lengths=lengths, vocab_size=VOCAB_SIZE,
         description=(
-            f"ListOps (MAX, MIN, MED, SM over digits; lengths {min_length}-{max_length} "
-            f"tokens padded to {padded}; max_depth {max_depth}, max_args {max_args}), 10 classes"
+            f"ListOps (MAX, MIN, MED, SM over digits; lengths {form.min_length}-"
+            f"{form.max_length} tokens padded to {padded}; max_depth {form.max_depth}, "
+            f"max_args {form.max_args}), 10 classes"
         ),
-        options={
-            "n_train": n_train,
-            "n_test": n_test,
-            "min_length": min_length,
-            "max_length": max_length,
-            "max_depth": max_depth,
-            "max_args": max_args,
-            "p_operator": float(p_operator),
-            "seq_len": padded,
-        },
+        options={"n_train": n_train, "n_test": n_test, **asdict(form),
+                 "p_operator": float(form.p_operator), "seq_len": padded},
     )

@@ -26,7 +26,7 @@ import random
 
 import numpy as np
 
-from ._base import TaskData, check_int, check_seed
+from ._base import TaskData, check_seed, check_split, split_task
 
 __all__ = ["SEQ_LEN", "load_mnist1d"]
 
@@ -67,12 +67,8 @@ def load_mnist1d(
 ) -> TaskData:
     """MNIST-1D: sequences of length 40 with one channel, 10 classes.
 
-    Parameters
-    ----------
-    seed : int
-        Seed of the ``mnist1d`` generator.
-    n_train, n_test : int, optional
-        Split sizes; default 5,000 each.
+    Parameters as in :func:`ssm_bridge.data.load_task`: the seed drives the ``mnist1d``
+    generator, and each split holds 5,000 sequences by default.
 
     Returns
     -------
@@ -86,26 +82,12 @@ def load_mnist1d(
         For a negative seed or a non-positive split size.
     """
     seed = check_seed(seed)
-    n_train = 5000 if n_train is None else check_int(n_train, "n_train", minimum=1)
-    n_test = 5000 if n_test is None else check_int(n_test, "n_test", minimum=1)
+    n_train, n_test = check_split(n_train, n_test, default_train=5000, default_test=5000)
     num_samples = 10 * -(-(n_train + n_test) // 10)
     x, y = _generate(seed, num_samples)
-    seq = x.reshape(num_samples, SEQ_LEN, 1).astype(np.float32)
-    labels = y.astype(np.int32)
-    train, test = slice(0, n_train), slice(n_train, n_train + n_test)
-    return TaskData(
-        name="mnist1d",
-        x_train=seq[train].copy(),
-        y_train=labels[train].copy(),
-        x_test=seq[test].copy(),
-        y_test=labels[test].copy(),
-        lengths_train=np.full(n_train, SEQ_LEN, dtype=np.int32),
-        lengths_test=np.full(n_test, SEQ_LEN, dtype=np.int32),
-        n_classes=10,
-        seq_len=SEQ_LEN,
-        d_input=1,
-        vocab_size=None,
-        seed=seed,
+    return split_task(
+        "mnist1d", x.reshape(num_samples, SEQ_LEN, 1).astype(np.float32), y,
+        slice(0, n_train), slice(n_train, n_train + n_test), seed=seed,
         description=(
             "MNIST-1D made locally by mnist1d.data.make_dataset (package defaults; length 40, "
             "1 channel, standardised), 10 classes"

@@ -34,13 +34,21 @@ Preprocessing (deterministic, documented in ``docs/data.md``):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ._base import DataError, MissingDataPackageError, TaskData, check_int, check_seed
+from ._base import (
+    DataError,
+    MissingDataPackageError,
+    TaskData,
+    check_seed,
+    check_split,
+    split_task,
+)
 
 __all__ = ["BUNDLED_PROBLEMS", "archive_directory", "load_japanese_vowels", "load_ucr_uea"]
 
@@ -210,26 +218,19 @@ def _pad(series: list[np.ndarray], seq_len: int, channels: int) -> np.ndarray:
 
 
 def load_ucr_uea(
-    problem: str,
-    *,
-    seed: int = 0,
-    n_train: int | None = None,
-    n_test: int | None = None,
-    task: str | None = None,
+    problem: str, *, seed: int = 0, n_train: int | None = None, n_test: int | None = None
 ) -> TaskData:
-    """A classification problem of the UCR/UEA archives shipped inside aeon.
+    """A classification problem of the UCR/UEA archives shipped inside aeon, named ``problem``.
+
+    ``seed``, ``n_train`` and ``n_test`` are as in :func:`ssm_bridge.data.load_task`: seed 0
+    keeps the archive's train/test split, k > 0 draws stratified resample k (module
+    docstring), and the seed also draws the order of each split and any subset; the sizes
+    default to the whole split.
 
     Parameters
     ----------
     problem : str
         One of :data:`BUNDLED_PROBLEMS` (archive spelling, e.g. ``"JapaneseVowels"``).
-    seed : int
-        0: the archive's train/test split; k > 0: stratified resample k (module docstring).
-        Also draws the order of each split and any subset.
-    n_train, n_test : int, optional
-        Subset sizes (default: the whole split).
-    task : str, optional
-        The task name recorded in the result (default: ``problem``).
 
     Returns
     -------
@@ -262,8 +263,8 @@ def load_ucr_uea(
         counts = np.bincount(labels[:n_arch_train], minlength=len(classes))
         tr_idx, te_idx = _stratified_resample(labels, counts, rng)
     tr_idx, te_idx = rng.permutation(tr_idx), rng.permutation(te_idx)
-    n_train = tr_idx.size if n_train is None else check_int(n_train, "n_train", minimum=1)
-    n_test = te_idx.size if n_test is None else check_int(n_test, "n_test", minimum=1)
+    n_train, n_test = check_split(n_train, n_test, default_train=int(tr_idx.size),
+                                  default_test=int(te_idx.size))
     if n_train > tr_idx.size or n_test > te_idx.size:
         raise DataError(
             f"{problem} has {tr_idx.size} training and {te_idx.size} test series; "
@@ -279,23 +280,10 @@ def load_ucr_uea(
     std = np.where(std > 0, std, 1.0)
     scaled = [(s - mean) / std for s in series]
     lengths = np.array([s.shape[0] for s in series], dtype=np.int32)
-    x_train = _pad([scaled[i] for i in tr_idx], seq_len, channels).astype(np.float32)
-    x_test = _pad([scaled[i] for i in te_idx], seq_len, channels).astype(np.float32)
-    name = task or problem
     how = "the archive's split" if seed == 0 else f"stratified resample {seed}"
-    return TaskData(
-        name=name,
-        x_train=x_train,
-        y_train=labels[tr_idx].astype(np.int32),
-        x_test=x_test,
-        y_test=labels[te_idx].astype(np.int32),
-        lengths_train=lengths[tr_idx],
-        lengths_test=lengths[te_idx],
-        n_classes=len(classes),
-        seq_len=int(seq_len),
-        d_input=int(channels),
-        vocab_size=None,
-        seed=seed,
+    return split_task(
+        problem, _pad(scaled, seq_len, channels).astype(np.float32), labels, tr_idx,
+        te_idx, seed=seed, lengths=lengths, n_classes=len(classes),
         description=(
             f"UCR/UEA archive problem {problem} read from aeon's bundled .ts files ({how}; "
             f"length ≤ {seq_len}, {channels} channel(s) standardised with training "
@@ -319,5 +307,5 @@ def load_japanese_vowels(
     >>> d.x_train.shape, d.x_test.shape, d.n_classes  # doctest: +SKIP
     ((270, 29, 12), (370, 29, 12), 9)
     """
-    return load_ucr_uea("JapaneseVowels", seed=seed, n_train=n_train, n_test=n_test,
-                        task="japanese_vowels")
+    data = load_ucr_uea("JapaneseVowels", seed=seed, n_train=n_train, n_test=n_test)
+    return dataclasses.replace(data, name="japanese_vowels")

@@ -8,6 +8,7 @@ import warnings
 import control
 import numpy as np
 import pytest
+import scipy.linalg
 
 import mor
 from mor.after_update import (
@@ -16,9 +17,9 @@ from mor.after_update import (
     after_update_hankel_singular_values,
     decoupled_blocks,
     error_bound_factor,
-    order_for_tolerance,
     reduction_error,
 )
+from mor.balanced_selection import LayerReductor, apply_plan
 from mor.systems import real_block_form
 
 RTOL = 1e-8  # slack of "exact ≤ bound" for the floating-point evaluation of both sides
@@ -211,12 +212,12 @@ def test_error_bounds_for_every_order_and_tolerance():
     assert bounds.shape == (full.nstates + 1,) and bounds[-1] == 0.0
     assert np.all(np.diff(bounds) <= 0)
     for tol in (bounds[3] * 1.0001, bounds[7], 1e9):
-        r = order_for_tolerance(full, tol)
+        r = LayerReductor(full).order_for_tolerance(tol)
         assert bounds[r] <= tol and (r == 1 or bounds[r - 1] > tol)
         red = after_update_balanced_truncation(full, r)
         assert exact_error(full, red.system) <= tol * (1 + RTOL)
     with pytest.raises(mor.RatioError, match="tol"):
-        order_for_tolerance(full, -1.0)
+        LayerReductor(full).order_for_tolerance(-1.0)
 
 
 def test_standard_form_layers_get_ordinary_balanced_truncation():
@@ -247,7 +248,7 @@ def test_plans_reduce_after_update_layers_with_the_same_d():
     np.testing.assert_allclose(plan.scores[1], after_update_hankel_singular_values(stack[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        reduced = plan.apply(stack)
+        reduced = apply_plan(plan, stack)
     for full, red in zip(stack, reduced, strict=True):
         assert red.output_after_update and red.nstates == 6
         np.testing.assert_array_equal(red.D, full.D)
@@ -286,3 +287,33 @@ def test_threshold_and_tolerance_select_orders_layer_by_layer():
             assert after_update_balanced_truncation(sys, len(keep) - 1).bound > tol
     with pytest.raises(mor.RatioError, match="exactly one"):
         mor.prune(stack, "balanced_truncation", ratio=0.5, tol=1.0)
+
+
+def solved_hankel_values(A, B, C):
+    """Hankel singular values of a real DT triple from directly solved Gramians (Kronecker form)."""
+    P = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T, method="direct")
+    Q = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C, method="direct")
+    return np.sqrt(np.abs(np.sort(np.linalg.eigvals(P @ Q).real)[::-1]))
+
+
+def test_hankel_values_of_a_nearly_real_pair_match_solved_gramians():
+    # a pair at 0.999 ± 1.35e-80j among three other units: SLICOT SB03OD's factors gave
+    # σ₁ = 455.6 for 1440.15
+    from tests.mor.test_norms import _NEARLY_REAL_PAIRS
+
+    s = _NEARLY_REAL_PAIRS[0]
+    reference = solved_hankel_values(*real_block_form(s.poles, s.B, s.C, s.pair))[:5]
+    assert reference[0] == pytest.approx(1440.15, rel=1e-5)
+    np.testing.assert_allclose(after_update_hankel_singular_values(s)[:5], reference, rtol=1e-8)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_bound_holds_for_a_nearly_real_pair(order):
+    # with SB03OD's factors the certificate at order 1 was 125 for an exact error of 1917
+    from tests.mor.test_norms import _NEARLY_REAL_PAIRS
+
+    s = _NEARLY_REAL_PAIRS[0]
+    red = after_update_balanced_truncation(s, order)
+    reference = solved_hankel_values(*real_block_form(s.poles, s.B, s.C, s.pair))[:5]
+    assert red.bound == pytest.approx(2 * np.sum(reference[order:]), rel=1e-7)
+    assert exact_error(s, red.system) <= red.bound * (1 + RTOL)

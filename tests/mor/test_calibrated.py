@@ -9,10 +9,10 @@ import pytest
 
 import mor
 from mor.after_update import after_update_hankel_singular_values, reduction_error
+from mor.balanced_selection import apply_plan
 from mor.calibrated import (
     LayerMoments,
     StateMomentAccumulator,
-    apply_plan,
     calibrated_balanced_truncation,
     calibrated_energy,
     calibrated_hankel_values,
@@ -142,7 +142,7 @@ def test_calibrated_reduction_keeps_the_structure_and_plans_apply():
     plan = prune_calibrated(stack, "balanced_truncation_calibrated", cal, 0.5)
     assert plan.kind == "balanced" and plan.kept_counts == (5, 4)
     with pytest.raises(mor.PlanMismatchError, match="calibration"):
-        plan.apply(stack)
+        apply_plan(plan, stack)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reduced = apply_plan(plan, stack, cal)
@@ -196,3 +196,37 @@ def test_an_unstable_calibrated_reduction_falls_back_to_the_consistent_gramian(m
     assert len(calls) == 2 and red.system.is_stable
     expected = mc._factors(sys, m, consistent=True)
     np.testing.assert_allclose(calls[1][0] @ calls[1][0].T, expected[0] @ expected[0].T)
+
+
+def test_lyapunov_consistent_factor_of_a_nearly_real_pair_is_exact():
+    # SB03OD's factor was 0.86‖P‖ off for a pair at 0.999 ± 1.35e-80j among three other units
+    from scipy.linalg import solve_discrete_lyapunov
+
+    from tests.mor.test_norms import _NEARLY_REAL_PAIRS
+
+    s = _NEARLY_REAL_PAIRS[0]
+    A, B, _ = real_block_form(s.poles, s.B, s.C, s.pair)
+    P = solve_discrete_lyapunov(A, B @ B.T, method="direct")
+    Lc = lyapunov_consistent_factor(A, P)
+    assert np.linalg.norm(Lc @ Lc.T - P) <= 1e-10 * np.linalg.norm(P)
+
+
+def test_calibrated_values_with_the_true_gramian_are_the_hankel_values():
+    # moments equal to the controllability Gramian (white unit input, stationary): the
+    # calibrated values are the Hankel singular values.  Units with a pair at
+    # 0.999 ± 1.35e-80j and real C = Bᵀ, where SB03OD's observability factor was 0.88‖Q‖
+    # off and the values came out 111, 28.6, 1.23 for 289, 53.0, 4.75
+    from scipy.linalg import solve_discrete_lyapunov
+
+    from tests.mor.test_after_update import solved_hankel_values
+    from tests.mor.test_norms import _NEARLY_REAL_PAIRS
+
+    s = _NEARLY_REAL_PAIRS[0]
+    C = np.where(s.pair[:, None], s.B.conj() / 2, s.B).T  # real block form: C = Bᵀ
+    dual = mor.ModalSystem(s.poles, s.B, C, dt=1, pair=s.pair)
+    A, B, Cr = real_block_form(dual.poles, dual.B, dual.C, dual.pair)
+    np.testing.assert_array_equal(Cr, B.T)
+    P = solve_discrete_lyapunov(A, B @ B.T, method="direct")
+    moments = LayerMoments((P,), 1, np.eye(1))
+    np.testing.assert_allclose(calibrated_hankel_values(dual, moments)[:5],
+                               solved_hankel_values(A, B, Cr)[:5], rtol=1e-8)

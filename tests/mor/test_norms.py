@@ -1,14 +1,15 @@
 import control
 import numpy as np
 import pytest
+import scipy.linalg
 from hypothesis import given
 from hypothesis import strategies as st
 
 import mor
 from mor import ModalSystem
-from mor.benchmarks import benchmark_path, read_mat_arrays
-
-from ._systems import modal_systems
+from mor.slicot import benchmark_path
+from mor.system_io import read_mat_arrays
+from verification import strategies as mst
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +52,19 @@ def test_benchmark_norms_match_slicot_and_gramians(benchmarks, name):
     assert abs(mor.hinf_norm(modal) - hinf_reference) / hinf_reference < 1e-6
 
 
-@given(modal_systems())
+@given(mst.seeded_modal_systems())
 def test_closed_form_h2_equals_gramian_h2(s):
     reference = control.norm(s.to_statespace(), 2)
     assert abs(mor.h2_norm(s) - reference) <= 1e-10 * reference
 
 
-@given(modal_systems())
+@given(mst.seeded_modal_systems())
 def test_fast_hinf_equals_ab13dd(s):
     reference = mor.hinf_norm(s.to_statespace(), method="slicot")
     assert abs(mor.hinf_norm(s) - reference) <= 1e-6 * reference
 
 
-@given(modal_systems(discrete=True, bidirectional=True, max_units=4))
+@given(mst.seeded_modal_systems(time_domain="dt", bidirectional=True, max_units=4))
 def test_bidirectional_hinf_bounds_a_dense_grid(s):
     value = mor.hinf_norm(s, tol=1e-10)
     theta = np.linspace(-np.pi, np.pi, 4001)
@@ -76,7 +77,7 @@ def test_bidirectional_hinf_bounds_a_dense_grid(s):
     assert fine_grid.max() >= value * (1 - 1e-6)
 
 
-@given(modal_systems(discrete=True, bidirectional=True, max_units=4))
+@given(mst.seeded_modal_systems(time_domain="dt", bidirectional=True, max_units=4))
 def test_bidirectional_h2_is_the_energy_of_both_kernels(s):
     if np.max(np.abs(s.poles)) > 0.95:
         return
@@ -91,7 +92,7 @@ def test_bidirectional_h2_is_the_energy_of_both_kernels(s):
     assert np.isclose(mor.h2_norm(s) ** 2, energy, rtol=1e-9)
 
 
-@given(modal_systems(discrete=True, max_units=4))
+@given(mst.seeded_modal_systems(time_domain="dt", max_units=4))
 def test_dt_hankel_singular_values_are_those_of_the_hankel_matrix(s):
     if np.max(np.abs(s.poles)) > 0.8:  # 0.8^200 < 1e-19: the truncated Hankel matrix is exact
         return
@@ -155,7 +156,7 @@ def test_kinked_sigma_max_regression():
     assert abs(mor.hinf_norm(s) - reference) <= 1e-9 * reference
 
 
-@given(modal_systems(), st.integers(-250, 250), st.sampled_from(["B", "C"]))
+@given(mst.seeded_modal_systems(), st.integers(-250, 250), st.sampled_from(["B", "C"]))
 def test_norms_scale_with_the_system_over_the_whole_float_range(s, exponent, which):
     # found by the thorough verification run: 1e±160 gains overflowed the Gram matrix or the
     # Hamiltonian, at 1e-200 np.linalg.norm underflowed and the modes were dropped; the H2
@@ -287,7 +288,7 @@ def _mpmath_h2(s: ModalSystem, mp) -> float:
     return float(mp.sqrt(max(mp.re(total), 0)))
 
 
-@given(modal_systems(max_units=3, max_channels=2), st.floats(1e-11, 1e-5), st.data())
+@given(mst.seeded_modal_systems(max_units=3, max_channels=2), st.floats(1e-11, 1e-5), st.data())
 def test_h2_with_a_cancelling_mode_matches_extended_precision(s, delta, data):
     # each system gets a copy of one of its units, moved by a relative delta, with the
     # opposite residue: the difference of the two is of order delta times the unit's gain
@@ -332,3 +333,121 @@ def test_slicot_hinf_out_of_float64_reach_is_an_error_not_inf():
     sys_ = control.ss(np.diag([-1e-200, -1e200]), [[1.0], [1.0]], [[1.0, 1.0]], [[0.0]])
     with pytest.raises(mor.NormComputationError, match="AB13DD returned"):
         mor.hinf_norm(sys_, method="slicot")
+
+
+@pytest.mark.parametrize("method", [None, "modal", "slicot"])
+def test_hinf_of_a_constant_transfer_function_is_the_norm_of_d(method):
+    """G ≡ D (every C_i B_i = 0): both methods return ‖D‖₂ (no special case needed)."""
+    d = np.array([[3.0, 0.0], [0.0, -4.0]])
+    s = ModalSystem([0.5, 0.2], [[1.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [0.0, 0.0]], d, dt=1)
+    assert mor.hinf_norm(s, method=method) == pytest.approx(4.0, rel=1e-12)
+
+
+def test_hinf_falls_back_to_slicot_where_the_modal_method_fails(monkeypatch):
+    import mor.norms
+
+    def failing(*args, **kwargs):
+        raise mor.NormComputationError("did not converge")
+
+    monkeypatch.setattr(mor.norms, "modal_hinf", failing)
+    s = ModalSystem([-1.0], [[1.0]], [[1.0]])  # 1/(s+1): ‖G‖∞ = 1
+    assert mor.hinf_norm(s) == pytest.approx(1.0, rel=1e-9)
+    with pytest.raises(mor.NormComputationError, match="did not converge"):
+        mor.hinf_norm(s, method="modal")
+    bidir = ModalSystem([0.5], [[1.0]], [[1.0]], dt=1, C_backward=[[1.0]])
+    with pytest.raises(mor.NormComputationError, match="did not converge"):
+        mor.hinf_norm(bidir)  # AB13DD cannot take a non-causal layer
+
+
+# ------------------------------------------- Gramian H2 with a nearly real conjugate pair
+_NEARLY_REAL_PAIRS = [
+    # found by verification.strategies.modal_systems: SLICOT SB03OD (real Schur form, the
+    # pair as a 2×2 block) gave ‖G‖₂ = 45.5 for 76.2, and a different value once B was scaled
+    ModalSystem([0.8296215010249236, -0.24610243724207917 + 0.43523969302386528j, 0.95,
+                 0.999 + 1.3488653200313583e-80j],
+                [[-2 + 1.585166990964376j], [0.7799754895166866j], [-2], [0.7546322342695692j]],
+                [[0, 1.931782651373584 + 1.931782651373584j, 1.001,
+                  1.9052436223959088 + 1.9052436223959088j], [-2 - 2j, 0, -2, 0]],
+                dt=1, pair=[True, True, False, True]),
+    # a lone pair of tiny modulus: SB03OD gave 0.28 for 2.92
+    ModalSystem([1.1088355349408622e-16 + 5.5488024475945176e-18j], [[-1.9375934640978552]],
+                [[-0.7530598457512996 - 0.48971645481122117j]], dt=0.1, pair=[True]),
+]
+
+
+@pytest.mark.parametrize("s", _NEARLY_REAL_PAIRS)
+@pytest.mark.parametrize("k", [1.0, 1e-3, 10.0, 1e100])
+def test_gramian_h2_of_a_nearly_real_pair_matches_extended_precision(s, k):
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    reference = k * _mpmath_h2(s, mp)
+    scaled = ModalSystem(s.poles, s.B * k, s.C, s.D, s.dt, pair=s.pair)
+    assert mor.h2_norm(scaled.to_statespace()) == pytest.approx(reference, rel=1e-9, abs=0)
+    assert mor.h2_norm(scaled) == pytest.approx(reference, rel=1e-9, abs=0)
+
+
+@given(mst.modal_systems(time_domain="dt", bidirectional=False), st.integers(-30, 30))
+def test_gramian_h2_is_linear_in_b_for_the_hard_corners(s, exponent):
+    # modal_systems reaches pairs with imaginary parts down to 1e-90 of the modulus and poles
+    # 1e-3 from the unit circle: the Gramian path must still scale exactly with B (SB03OD
+    # changed by up to 70 % here) and agree with the modal closed form
+    k = 10.0**exponent
+    scaled = ModalSystem(s.poles, s.B * k, s.C, s.D * k, s.dt, pair=s.pair,
+                         output_after_update=s.output_after_update)
+    # where the modes cancel, both paths are accurate to eps times the size of the modes only
+    size = sum(mor.h2_norm(s.subsystem([i])) for i in range(s.nunits)) + np.linalg.norm(s.D)
+    value = mor.h2_norm(s.to_statespace())
+    assert abs(value - mor.h2_norm(s)) <= 1e-9 * value + 1e-12 * size
+    assert abs(mor.h2_norm(scaled.to_statespace()) - k * value) <= k * (1e-9 * value + 1e-12 * size)
+
+
+def test_hankel_singular_values_of_a_nearly_real_pair_match_solved_gramians():
+    # SB03OD's real-Schur factors gave 455.6 for 1440.2 here; reference: P and Q solved
+    # directly (Kronecker form, n = 7) and the square roots of the eigenvalues of P·Q
+    ss = _NEARLY_REAL_PAIRS[0].to_statespace()
+    A, B, C = (np.asarray(x, dtype=float) for x in (ss.A, ss.B, ss.C))
+    P = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T, method="direct")
+    Q = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C, method="direct")
+    reference = np.sqrt(np.sort(np.linalg.eigvals(P @ Q).real)[::-1][:3])
+    assert reference[0] == pytest.approx(1440.15, rel=1e-5)
+    np.testing.assert_allclose(mor.hankel_singular_values(ss)[:3], reference, rtol=1e-8)
+
+
+def _solved_gramian(A, B, discrete):
+    if discrete:
+        return scipy.linalg.solve_discrete_lyapunov(A, B @ B.T, method="direct")
+    return scipy.linalg.solve_continuous_lyapunov(A, -B @ B.T)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_real_gramian_factor_of_a_nearly_real_pair_is_triangular_and_exact(discrete):
+    # the real factor balanced truncation uses; SB03OD's had ‖U Uᵀ − P‖ = 0.88‖P‖ (DT) and
+    # 0.43‖P‖ (CT: the same units shifted by −1) for the controllability Gramian here
+    from mor.norms import _cholesky_factor
+
+    s = _NEARLY_REAL_PAIRS[0]
+    A, B, C = mor.systems.real_block_form(s.poles, s.B, s.C, s.pair)
+    A = A if discrete else A - np.eye(A.shape[0])
+    for a, b in ((A, B), (A.T, C.T)):
+        P = _solved_gramian(a, b, discrete)
+        U = _cholesky_factor(a, b, discrete)
+        assert U.dtype == np.float64 and np.array_equal(U, np.triu(U))
+        assert np.all(np.diag(U) >= 0)
+        assert np.linalg.norm(U @ U.T - P) <= 1e-11 * np.linalg.norm(P)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+@pytest.mark.parametrize("m", [0, 1, 3, 9])
+def test_real_gramian_factor_matches_the_solved_gramian(discrete, m):
+    # random real A (pairs and real eigenvalues), more inputs than states included
+    from mor.norms import _cholesky_factor
+
+    rng = np.random.default_rng(m)
+    A = rng.standard_normal((6, 6))
+    radius = np.max(np.abs(np.linalg.eigvals(A)))
+    A = 0.9 * A / radius if discrete else A - (np.max(np.linalg.eigvals(A).real) + 0.5) * np.eye(6)
+    B = rng.standard_normal((6, m))
+    P = _solved_gramian(A, B, discrete)
+    U = _cholesky_factor(A, B, discrete)
+    assert U.shape == (6, 6) and np.array_equal(U, np.triu(U))
+    assert np.linalg.norm(U @ U.T - P) <= 1e-12 * max(np.linalg.norm(P), 1e-300)

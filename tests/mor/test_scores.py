@@ -5,8 +5,7 @@ from hypothesis import strategies as st
 
 import mor
 from mor import ModalSystem, scores
-
-from ._systems import modal_systems
+from verification import strategies as mst
 
 
 def per_mode_impulse_energy(s: ModalSystem, tol=1e-15) -> np.ndarray:
@@ -25,14 +24,14 @@ def per_mode_impulse_energy(s: ModalSystem, tol=1e-15) -> np.ndarray:
     return np.array(out)
 
 
-@given(modal_systems(discrete=True, output_after_update=False))
+@given(mst.seeded_modal_systems(time_domain="dt", output_after_update=False))
 def test_energy_equals_summed_squared_impulse_response(s):
     if np.max(np.abs(s.poles)) > 0.99:  # keep the brute-force sum short
         return
     assert np.allclose(scores.energy(s), per_mode_impulse_energy(s), rtol=1e-10)
 
 
-@given(modal_systems(discrete=True))
+@given(mst.seeded_modal_systems(time_domain="dt"))
 def test_hinf_gain_is_the_peak_of_one_complex_mode(s):
     # |c b / (z − λ)| peaks at z = λ/|λ| with value α / (1 − |λ|); check against a dense grid
     # and against the exact norm of the real one-mode system (a real unit).
@@ -57,7 +56,7 @@ def test_real_mode_scores_equal_exact_norms():
     assert np.isclose(scores.energy(ct)[0], mor.h2_norm(ct) ** 2, rtol=1e-12)
 
 
-@given(modal_systems(discrete=True), st.integers(1, 60))
+@given(mst.seeded_modal_systems(time_domain="dt"), st.integers(1, 60))
 def test_finite_horizon_energy_is_the_partial_sum(s, horizon):
     partial = []
     for i in range(s.nunits):

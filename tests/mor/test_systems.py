@@ -8,8 +8,7 @@ from hypothesis import assume, given
 
 import mor
 from mor import ModalSystem
-
-from ._systems import modal_systems
+from verification import strategies as mst
 
 OMEGA = np.logspace(-3, 4, 200)
 
@@ -58,7 +57,7 @@ def test_symmetric_system_gets_orthogonal_real_modes():
     assert modal.nunits == 200
 
 
-@given(modal_systems())
+@given(mst.seeded_modal_systems())
 def test_real_block_form_has_the_modal_transfer_function(s):
     omega = np.linspace(0.01, 3.0, 25) if s.isdtime else np.logspace(-2, 2, 25)
     ref = s.frequency_response(omega)
@@ -66,7 +65,7 @@ def test_real_block_form_has_the_modal_transfer_function(s):
     assert np.allclose(got, ref, rtol=1e-9, atol=1e-9 * np.max(np.abs(ref)))
 
 
-@given(modal_systems(discrete=True))
+@given(mst.seeded_modal_systems(time_domain="dt"))
 def test_to_statespace_then_modal_again_keeps_transfer(s):
     again = ModalSystem.from_statespace(s.to_statespace())
     omega = np.linspace(0.01, 3.0, 25)
@@ -83,7 +82,7 @@ def _after_update_or_reject(s):
         assume(False)
 
 
-@given(modal_systems(discrete=True, output_after_update=True))
+@given(mst.seeded_modal_systems(time_domain="dt", output_after_update=True))
 def test_after_update_form_inverts_standard_form(s):
     back = _after_update_or_reject(s.standard_form())
     assert back.output_after_update
@@ -92,7 +91,7 @@ def test_after_update_form_inverts_standard_form(s):
     np.testing.assert_allclose(back.D, s.D, atol=1e-12 * scale * s.nunits)
 
 
-@given(modal_systems(discrete=True, output_after_update=False))
+@given(mst.seeded_modal_systems(time_domain="dt", output_after_update=False))
 def test_after_update_form_keeps_the_transfer_function(s):
     omega = np.linspace(0.01, 3.0, 25)
     ref = s.frequency_response(omega)
@@ -293,3 +292,20 @@ def test_one_member_per_pair_is_the_real_transfer_function():
 def test_conjugate_poles_with_unrelated_residues_are_two_pair_units():
     s = ModalSystem([LAM, np.conj(LAM)], [[B0], [3.0]], [[C0, 1.0 + 1j]])
     assert list(s.pair) == [True, True]
+
+
+@pytest.mark.parametrize("after_update", [False, True])
+def test_simulate_matches_the_impulse_response(after_update):
+    s = ModalSystem([0.5, 0.3 + 0.4j], [[1.0], [1.0 - 1j]], [[2.0, 1j]], [[0.5]], dt=1,
+                    pair=[False, True], output_after_update=after_update)
+    u = np.zeros((12, 1))
+    u[0] = 1.0
+    y = s.simulate(u)
+    np.testing.assert_allclose(y[:, 0], s.impulse_response(12)[:, 0, 0], atol=1e-14)
+    bidir = ModalSystem(s.poles, s.B, s.C, s.D, dt=1, pair=s.pair, C_backward=s.C,
+                        output_after_update=after_update)
+    v = np.random.default_rng(0).normal(size=(9, 1))
+    backward = s.simulate(v[::-1])[::-1] - v[::-1][::-1] @ s.D.T
+    np.testing.assert_allclose(bidir.simulate(v), s.simulate(v) + backward, atol=1e-12)
+    with pytest.raises(mor.ArgumentError, match="discrete-time"):
+        ModalSystem([-1.0], [[1.0]], [[1.0]]).simulate(u)

@@ -6,15 +6,14 @@ from hypothesis import strategies as st
 
 import mor
 from mor.truncation import balanced_truncation_bound
-
-from ._systems import modal_systems
+from verification import strategies as mst
 
 
 def hinf_error(full, reduced):
     return mor.hinf_norm(control.parallel(full, -reduced), method="slicot")
 
 
-@given(modal_systems(discrete=True, max_units=6), st.data())
+@given(mst.seeded_modal_systems(time_domain="dt", max_units=6), st.data())
 def test_dt_balanced_truncation_respects_twice_the_tail(s, data):
     ss = s.to_statespace()
     order = data.draw(st.integers(1, ss.nstates))
@@ -70,3 +69,26 @@ def test_bad_orders():
             mor.balanced_truncation(sys_, order)
     with pytest.raises(mor.UnstableSystemError):
         mor.balanced_truncation(control.ss([[0.1]], [[1.0]], [[1.0]], 0), 1)
+
+
+def test_error_system_of_a_modal_truncation_is_the_pruned_units():
+    s = mor.ModalSystem([0.5, -0.9, 0.3j], [[1.0], [2.0], [1.0]], [[1.0, 0.1, 1.0]], [[3.0]],
+                        dt=1, pair=[False, False, True])
+    by_index = mor.error_system(s, [1, 2])
+    by_model = mor.error_system(s, mor.modal_truncation(s, [0]))
+    for err in (by_index, by_model):
+        assert isinstance(err, mor.ModalSystem) and err.nunits == 2
+        assert np.array_equal(err.poles, s.poles[[1, 2]]) and not np.any(err.D)
+    omega = np.linspace(0.0, np.pi, 64)
+    expected = s.frequency_response(omega) - s.subsystem([0]).frequency_response(omega)
+    np.testing.assert_allclose(by_model.frequency_response(omega), expected, atol=1e-12)
+
+
+def test_error_system_of_other_reductions_is_the_difference():
+    s = mor.ModalSystem([0.5, -0.9], [[1.0], [2.0]], [[1.0, 0.1]], dt=1)
+    reduced = mor.balanced_truncation(s, 1)
+    err = mor.error_system(s, reduced)
+    assert isinstance(err, control.StateSpace) and err.nstates == 3
+    assert mor.hinf_norm(err) <= mor.truncation.balanced_truncation_bound(s, 1) * (1 + 1e-8)
+    other = mor.ModalSystem([0.2], [[1.0]], [[1.0]], dt=1)  # not a unit of s
+    assert mor.error_system(s, other).nunits == 3

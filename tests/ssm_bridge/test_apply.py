@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import mor
+from mor.balanced_selection import apply_plan
 from ssm_bridge import (
     ConfigError,
     S4DConfig,
@@ -106,7 +107,7 @@ def test_balanced_plans_are_applied_by_removal_not_by_masks():
     plan = mor.prune(extract(v, small), "balanced_truncation", 0.5)
     tree, cfg = apply(v, small, plan, mode="remove")
     assert cfg.state_sizes == (1, 1)
-    for sys_r, sys_x in zip(plan.apply(extract(v, small)), extract(tree, cfg), strict=True):
+    for sys_r, sys_x in zip(apply_plan(plan, extract(v, small)), extract(tree, cfg), strict=True):
         np.testing.assert_allclose(sys_x.frequency_response([0.1, 1.0, 3.0]),
                                    sys_r.frequency_response([0.1, 1.0, 3.0]), rtol=1e-5,
                                    atol=1e-6)
@@ -121,11 +122,11 @@ def test_only_standard_form_balancing_needs_a_full_feedthrough():
     converting back to the after-update form needs a non-diagonal D (0.02–0.18 against a
     diagonal of 1.7–2.4 on the bundled s5_digits layers at ratio 0.5).  Balancing the
     after-update triple (Λ, B̄, C), which balanced plans now do (mor.after_update), keeps
-    the layer's own diagonal D exactly (tests/ssm_bridge/test_balanced_network.py)."""
+    the layer's own diagonal D exactly (tests/ssm_bridge/test_balanced.py)."""
     ckpt, _ = load_bundled("s5_digits")
     systems = extract(ckpt.variables, ckpt.config)
     plan = mor.prune(systems, "balanced_truncation", 0.5)
-    for full, after, keep in zip(systems, plan.apply(systems), plan.keep, strict=True):
+    for full, after, keep in zip(systems, apply_plan(plan, systems), plan.keep, strict=True):
         standard = mor.ModalSystem.from_statespace(
             mor.balanced_truncation(full.to_statespace(), len(keep)))
         d = standard.after_update_form().D

@@ -11,7 +11,7 @@ import pytest
 
 import ssm_bridge as sb
 from mor_cli.main import main
-from ssm_bridge import pipeline as pl
+from ssm_bridge import jobs
 from ssm_bridge.budgets import NoTrainingDataError, training_splits
 from ssm_bridge.data import load_task
 
@@ -50,8 +50,8 @@ def test_max_drop_never_looks_at_the_test_set(ckpt, data, tmp_path):
     rng = np.random.default_rng(0)
     poisoned = dataclasses.replace(data, y_test=rng.permutation(data.y_test[::-1]))
     assert np.any(poisoned.y_test != data.y_test)
-    clean = pl.prune_checkpoint(ckpt, "aire", out_dir=tmp_path / "a", data=data, max_drop=1.0)
-    bad = pl.prune_checkpoint(ckpt, "aire", out_dir=tmp_path / "b", data=poisoned,
+    clean = jobs.prune_checkpoint(ckpt, "aire", out_dir=tmp_path / "a", data=data, max_drop=1.0)
+    bad = jobs.prune_checkpoint(ckpt, "aire", out_dir=tmp_path / "b", data=poisoned,
                               max_drop=1.0)
     assert clean.selection["by"] == "max_drop"
     assert clean.selection["ratio"] == bad.selection["ratio"]
@@ -70,18 +70,18 @@ def test_max_drop_never_looks_at_the_test_set(ckpt, data, tmp_path):
 
 def test_tol_gives_certified_layers_and_the_cli_takes_budgets(ckpt, tmp_path, capsys):
     tol = 2.0
-    res = pl.prune_checkpoint(ckpt, "last", out_dir=tmp_path / "t", tol=tol)
+    res = jobs.prune_checkpoint(ckpt, "last", out_dir=tmp_path / "t", tol=tol)
     assert res.selection["by"] == "tol"
     assert all(e is not None and e <= tol for e in
                res.selection["certified_hinf_error_per_layer"])
     assert res.certificate.all_valid_bounds_hold
     for lc in res.certificate.layers:
         assert lc.exact_hinf is None or lc.exact_hinf <= tol
-    bt = pl.prune_checkpoint(ckpt, "balanced_truncation", out_dir=tmp_path / "b", tol=tol)
+    bt = jobs.prune_checkpoint(ckpt, "balanced_truncation", out_dir=tmp_path / "b", tol=tol)
     for lc in bt.certificate.layers:
         assert lc.bounds[0].value <= tol and lc.exact_hinf <= tol
-    with pytest.raises(pl.PipelineError, match="one of ratio, max_drop or tol"):
-        pl.prune_checkpoint(ckpt, "aire", 0.5, tmp_path / "x", tol=tol)
+    with pytest.raises(jobs.JobError, match="one of ratio, max_drop or tol"):
+        jobs.prune_checkpoint(ckpt, "aire", 0.5, tmp_path / "x", tol=tol)
     rc = main(["prune", str(ckpt), "--max-drop", "1", "--out", str(tmp_path / "c")])
     assert rc == 0 and "validation examples of the training data" in capsys.readouterr().out
     with pytest.raises(SystemExit):
@@ -90,7 +90,7 @@ def test_tol_gives_certified_layers_and_the_cli_takes_budgets(ckpt, tmp_path, ca
 
 
 def test_compare_reports_the_validation_chosen_ratio(ckpt, tmp_path):
-    res = pl.compare_checkpoint(ckpt, tmp_path / "cmp", methods=["aire", "balanced_truncation"],
+    res = jobs.compare_checkpoint(ckpt, tmp_path / "cmp", methods=["aire", "balanced_truncation"],
                                 ratios=[0, 0.5, 1], speedup_ratios=(), repeats=1,
                                 progress=False)
     val = res.validation

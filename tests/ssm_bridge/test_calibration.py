@@ -13,7 +13,7 @@ import pytest
 import mor
 import ssm_bridge as sb
 from mor.calibrated import calibrated_energy
-from ssm_bridge import pipeline as pl
+from ssm_bridge import jobs
 from ssm_bridge.calibration import Calibration, CalibrationError, calibrate, make_plan
 from ssm_bridge.models import make_model
 
@@ -97,7 +97,7 @@ def test_pruned_calibrated_checkpoints_are_reproducible(tmp_path):
     for method in ("aire_calibrated", "balanced_truncation_calibrated"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = pl.prune_checkpoint(ckpt, method, 0.5, tmp_path / method)
+            res = jobs.prune_checkpoint(ckpt, method, 0.5, tmp_path / method)
         npz = tmp_path / method / "model.calibration.npz"
         assert npz.is_file()
         cal = Calibration.load(npz)
@@ -106,7 +106,7 @@ def test_pruned_calibrated_checkpoints_are_reproducible(tmp_path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             plan = make_plan(systems, method, ratio=0.5, calibration=cal)
-        assert plan == res.plan == mor.KeepPlan.load(tmp_path / method / "model.plan.json")
+        assert plan == res.plan == mor.load_plan(tmp_path / method / "model.plan.json")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             small, small_cfg = sb.apply(full.variables, full.config, plan, mode="remove",

@@ -1,4 +1,5 @@
-"""Recovery fine-tuning of a pruned model (ssm_bridge.finetune, ``--finetune``, ``--from``)."""
+"""Recovery fine-tuning of a pruned model (ssm_bridge.finetune, ``--finetune``, ``--from``) and
+the reducers of in-training compression (energy and Hankel keep counts)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ import numpy as np
 import pytest
 
 import mor
+from mor.systems import ModalSystem
 from mor_cli.main import main
 from ssm_bridge import evaluate, load_checkpoint
 from ssm_bridge.apply import apply
 from ssm_bridge.data import load_task
 from ssm_bridge.extract import extract
-from ssm_bridge.finetune import finetune, finetune_checkpoint
+from ssm_bridge.finetune import (
+    REDUCTIONS,
+    UnknownReductionError,
+    energy_keep_counts,
+    finetune,
+    finetune_checkpoint,
+    make_reducer,
+)
 from ssm_bridge.presets import Preset
 from ssm_bridge.train import TrainError, fit, model_inputs, save_run
 
@@ -106,7 +115,7 @@ def run_dir(trained, tmp_path_factory):
 
 def test_finetuned_checkpoint_loads_like_any_other(trained, pruned, run_dir, tmp_path):
     from ssm_bridge.checkpoint import save_checkpoint
-    from ssm_bridge.pipeline import resolve_checkpoint
+    from ssm_bridge.jobs import resolve_checkpoint
 
     small, cfg, data = pruned
     src = save_checkpoint(tmp_path / "pruned" / "model.msgpack", small, cfg)  # no metadata
@@ -148,3 +157,32 @@ def test_mor_train_from_and_mor_prune_finetune(trained, run_dir, tmp_path, capsy
     assert meta["steps"] == 2
     # the optimiser settings of the run that was pruned (via the prune directory's files)
     assert meta["preset_fields"]["lr"] == TINY.lr != 0.004
+
+
+# --------------------------------------------------------------------------- the reducer
+def _layer(poles, gains):
+    n = len(poles)
+    return ModalSystem(poles, np.ones((n, 1)), np.asarray(gains, float)[None, :], dt=1)
+
+
+def test_energy_counts_follow_the_discarded_share():
+    # unit energies g²/(1 − λ²): 4/(1 − 0.64) = 11.1, 1/(1 − 0.25) = 1.33, 0.25/(1 − 0) = 0.25
+    s = _layer([0.8, 0.5, 0.0], [2.0, 1.0, 0.5])
+    total = 4 / 0.36 + 1 / 0.75 + 0.25
+    assert energy_keep_counts([s], 0.25 / total) == [2]             # drop exactly the last
+    assert energy_keep_counts([s], 0.25 / total * (1 - 1e-9)) == [3]
+    assert energy_keep_counts([s], (0.25 + 1 / 0.75) / total) == [1]
+    assert energy_keep_counts([s, s], 0.0) == [3, 3]
+    assert energy_keep_counts([s], 0.999) == [1]                      # never below one unit
+
+
+@pytest.mark.parametrize("tol", [-0.1, 1.0, float("nan"), "0.1", None])
+def test_tolerance_must_be_a_share(tol):
+    with pytest.raises(TrainError, match="tol"):
+        make_reducer("energy", tol=tol)
+
+
+def test_unknown_reduction_lists_the_known_ones():
+    with pytest.raises(UnknownReductionError, match="energy, balanced"):
+        make_reducer("balanced_network", tol=0.1)
+    assert set(REDUCTIONS) == {"energy", "balanced"}

@@ -482,7 +482,7 @@ def test_mor_prune_compat_released_on_the_command_line(tmp_path, capsys):
 
 
 def test_compare_compat_released_sweeps_aire_and_last_only(tmp_path):
-    from ssm_bridge.pipeline import compare_checkpoint
+    from ssm_bridge.jobs import compare_checkpoint
 
     cfg = S5Config(d_model=8, n_layers=2, state_sizes=(5, 5), d_input=1, n_classes=10)
     variables = sb.random_variables(cfg, seed=4)

@@ -1,4 +1,4 @@
-"""Report figures (issue 14, point 9) and the report's speed-up and recommendation logic.
+"""Report figures (issue 14, point 9): grouped curves, legends, certificates, poles, speed-up.
 
 Figures are checked through the Figure object handed to the writer (monkeypatched), so the
 tests read titles, legends and marker styles instead of pixels.
@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ssm_bridge import pipeline as pl
 from ssm_bridge import plots
-from ssm_bridge.config import S4DConfig, S5Config
 
 
 @pytest.fixture
@@ -85,59 +83,3 @@ def test_speedup_marks_padding_and_shows_spread_only_where_timed(figures):
     assert any("padding" in t for t in texts[:1]) and "padding" not in texts[1]
     plots.speedup("s.png", [0.2], [1.0], spread=([1.0], [1.0]), unchanged=[True], title="t")
     assert "run-to-run range" not in figures[1].axes[0].get_legend_handles_labels()[1]
-
-
-def test_computed_state_sizes_follow_the_padding():
-    s5 = S5Config(d_model=4, n_layers=2, state_sizes=(11, 16), d_input=1, n_classes=2)
-    assert pl.computed_state_sizes(s5) == [16, 16]
-    assert pl.computed_state_sizes(s5.with_state_sizes((8, 9))) == [8, 16]
-    s4d = S4DConfig(d_model=4, n_layers=1, state_sizes=(3,), d_input=1, n_classes=2)
-    assert pl.computed_state_sizes(s4d) == [12]
-
-
-def test_the_recommendation_prefers_validation_and_names_the_command():
-    largest = {"aire": 0.3, "last": 0.3, "random": 0.5, "lamp": 0.4}
-    validation = {"chosen_ratio": {"aire": 0.25, "last": 0.2, "random": 0.5, "lamp": 0.2}}
-    rec = pl.recommend("s5_digits", ["aire", "last", "random", "lamp"], largest, validation, 1.0)
-    assert rec["method"] == "aire" and rec["ratio"] == 0.25 and rec["ratio_source"] == "validation"
-    assert rec["commands"][0] == "mor prune s5_digits --method aire --ratio 0.25 --out pruned/"
-    rec = pl.recommend("my model", ["aire", "last"], {"aire": 0.3, "last": 0.3}, {}, 1.0)
-    assert rec["ratio_source"] == "test" and "'my model'" in rec["commands"][0]
-    rec = pl.recommend("x", ["aire"], {"aire": 0.0}, {}, 1.0)
-    assert rec["ratio"] == 0.0 and "--finetune" in rec["commands"][0]
-    md = pl.recommendation_markdown(rec)
-    assert md[0] == "## What to do next" and md[-1] == "```"
-
-
-def test_the_prune_report_ends_with_what_to_do():
-    over = {"over_budget": True, "drop_points": 90.0, "points": 1.0, "method": "aire",
-            "suggested_ratio": 0.2, "validation_examples": 287,
-            "commands": ["mor prune s5_digits --method aire --ratio 0.2 --out DIR"]}
-    text = "\n".join(pl._advice_markdown(over))
-    assert "more than the 1 point(s) allowed" in text and "--ratio 0.2" in text
-    fine = {"over_budget": False, "drop_points": 0.3, "points": 1.0}
-    assert "ready to use" in "\n".join(pl._advice_markdown(fine))
-
-
-def test_the_demo_says_where_balanced_truncation_beats_the_modal_methods():
-    rows = [{"method": "aire", "ratio": 0.5, "exact_hinf": 0.026},
-            {"method": "last", "ratio": 0.5, "exact_hinf": 0.007},
-            {"method": "balanced_truncation", "ratio": 0.5, "exact_hinf": 0.0024},
-            {"method": "aire", "ratio": 0.9, "exact_hinf": 1.0},
-            {"method": "balanced_truncation", "ratio": 0.9, "exact_hinf": 2.0}]
-    lines = pl.linear_verdict(rows)
-    assert lines[0] == ("- ratio 0.5: balanced truncation beats the best modal method (last) "
-                        "by a factor 2.92 in exact H∞ error.")
-    assert lines[1].startswith("- ratio 0.9: the modal method aire beats balanced truncation")
-
-
-def test_the_reference_ratio_is_evaluated_where_asked():
-    assert 0.37 in pl.compare_grid([0.0, 0.25, 0.5], 0.37)  # never moved to 0.25 or 0.5
-
-
-def test_prune_says_all_is_for_compare(tmp_path):
-    from mor.exceptions import UnknownMethodError
-
-    with pytest.raises(UnknownMethodError, match=r"compare_checkpoint\(methods='all'\)"):
-        pl.prune_checkpoint("s5_digits", "all", 0.5, tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []

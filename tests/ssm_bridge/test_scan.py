@@ -19,10 +19,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ssm_bridge.scan import METHODS, ScanMethodError, diagonal_recurrence, s5_ssm_apply
+from ssm_bridge.scan import (
+    SCAN_ALGORITHMS,
+    ScanMethodError,
+    diagonal_recurrence,
+    s5_ssm_apply,
+)
 
 RTOL = 5e-6
-FAST = [m for m in METHODS if m != "associative"]
+FAST = [m for m in SCAN_ALGORITHMS if m != "associative"]
 
 # jitted once per (shape, options): one XLA compilation instead of op-by-op dispatch
 recur = jax.jit(diagonal_recurrence, static_argnames=("reverse", "method", "chunk"))
@@ -80,7 +85,7 @@ CASES = [  # (L, P, chunk, pole kind): L below, equal to, not a multiple of, and
 def every_method(lam, bu, *, chunk):
     """All kernels, both directions, in one compilation: {(method, reverse): states}."""
     return {(m, r): diagonal_recurrence(lam, bu, reverse=r, method=m, chunk=chunk)
-            for m in METHODS for r in (False, True)}
+            for m in SCAN_ALGORITHMS for r in (False, True)}
 
 
 @pytest.mark.parametrize(("length", "p", "chunk", "kind"), CASES)
@@ -127,7 +132,7 @@ def test_batched_layout_and_broadcast_poles():
     bu = (rng.standard_normal((20, 3, 5)) + 1j * rng.standard_normal((20, 3, 5))).astype(
         np.complex64)
     ref = np.stack([recurrence64(lam, bu[:, i])[0] for i in range(3)], axis=1)
-    for method in METHODS:
+    for method in SCAN_ALGORITHMS:
         got = np.asarray(recur(lam, bu, method=method, chunk=4))
         np.testing.assert_allclose(got, ref, rtol=0, atol=RTOL * np.max(np.abs(ref)))
 
@@ -143,7 +148,7 @@ def test_auto_and_default_are_known_methods():
 
 def test_empty_sequence():
     lam = np.array([0.5 + 0.1j], np.complex64)
-    for method in METHODS:
+    for method in SCAN_ALGORITHMS:
         out = diagonal_recurrence(lam, np.zeros((0, 1), np.complex64), method=method)
         assert out.shape == (0, 1)
 
@@ -207,7 +212,7 @@ def random_layer(rng, p, h):
 @partial(jax.jit, static_argnames=("conj_sym",))
 def fused_every_method(lam, b, c, d, u, cb, *, conj_sym):
     return {m: s5_ssm_apply(lam, b, c, d, u, c_backward=cb, conj_sym=conj_sym, method=m, chunk=16)
-            for m in METHODS}
+            for m in SCAN_ALGORITHMS}
 
 
 @pytest.mark.parametrize(("bidirectional", "conj_sym", "p"), [

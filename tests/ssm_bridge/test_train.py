@@ -1,22 +1,28 @@
-"""Training, presets, run directories, ``mor train`` and the sweep metric."""
+"""Training (ssm_bridge/train.py): the data adapter, learning, determinism, weight decay,
+run directories, and in-training compression (the reduce-every hook)."""
 
 from __future__ import annotations
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
-from ssm_bridge import S4DConfig, S5Config, evaluate, load_checkpoint
-from ssm_bridge.data import TASKS, TaskData
-from ssm_bridge.metrics import MetricError, largest_ratio_within
+import mor
+from ssm_bridge import evaluate, load_checkpoint
+from ssm_bridge.apply import apply
+from ssm_bridge.data import TaskData, load_task
+from ssm_bridge.extract import extract
+from ssm_bridge.finetune import (
+    energy_keep_counts,
+    hankel_keep_orders,
+    make_reducer,
+    reduce_by_energy,
+)
 from ssm_bridge.presets import (
-    MODELS,
-    PRESET_NAMES,
     Preset,
     UnknownPresetError,
-    get_preset,
-    list_presets,
 )
 from ssm_bridge.train import (
     TrainError,
@@ -26,72 +32,6 @@ from ssm_bridge.train import (
     save_run,
     train,
 )
-
-
-# --------------------------------------------------------------------------- metric
-def test_largest_ratio_within_examples():
-    ratios = [0.0, 0.25, 0.5, 0.75, 1.0]
-    acc = [0.90, 0.895, 0.889, 0.85, 0.10]
-    # threshold 0.89: 0.895 qualifies, 0.889 does not
-    assert largest_ratio_within(ratios, acc, 0.90) == 0.25
-    assert largest_ratio_within(ratios, acc, 0.90, points=1.2) == 0.5
-    assert largest_ratio_within(ratios, acc, 0.90, points=80.0) == 1.0
-    # exactly full − 1 point qualifies (rounding in 0.90 − 0.01 must not exclude it)
-    assert largest_ratio_within([0.0, 0.3], [0.90, 0.89], 0.90) == 0.3
-    # order does not matter; a dip followed by recovery gives the largest qualifying ratio
-    assert largest_ratio_within([0.6, 0.0, 0.5], [0.9, 0.9, 0.5], 0.9) == 0.6
-    # nothing qualifies (even ratio 0 below the threshold): 0
-    assert largest_ratio_within([0.1, 0.2], [0.5, 0.4], 0.9) == 0.0
-
-
-@pytest.mark.parametrize(
-    ("ratios", "acc", "full", "kwargs"),
-    [
-        ([0.0, 0.5], [0.9], 0.9, {}),                 # lengths differ
-        ([0.0, 1.5], [0.9, 0.9], 0.9, {}),            # ratio outside [0, 1]
-        ([0.0, 0.5], [90.0, 89.0], 90.0, {}),         # percentages instead of fractions
-        ([0.0, 0.5], [0.9, np.nan], 0.9, {}),         # NaN
-        ([0.0, 0.5], [0.9, 0.9], 0.9, {"points": -1.0}),
-    ],
-)
-def test_largest_ratio_within_rejects_bad_input(ratios, acc, full, kwargs):
-    with pytest.raises(MetricError):
-        largest_ratio_within(ratios, acc, full, **kwargs)
-    assert issubclass(MetricError, ValueError)
-
-
-# --------------------------------------------------------------------------- presets
-def test_every_preset_builds_a_valid_config():
-    combos = list_presets()
-    assert len(combos) == len(TASKS) * len(MODELS) * len(PRESET_NAMES)
-    for task, model, name in combos:
-        p = get_preset(task, name, model=model)
-        cfg = p.model_config(d_input=1, n_classes=10)
-        assert isinstance(cfg, S4DConfig if model == "s4d" else S5Config)
-        assert cfg.n_layers == p.n_layers and cfg.state_sizes == (p.state_size,) * p.n_layers
-        assert p.epochs >= 1 and p.batch_size >= 1 and p.lr > 0 and p.ssm_lr > 0
-
-
-def test_paper_presets_copy_the_reference_table():
-    # shared/reference/s5_configs.csv, row ListOps (AIRE-prune Table 4): 8 layers, H 128,
-    # P 16 (stored 8 with conj_sym), J 8, lr 0.003, ssm_lr 0.001, batch 50, 40 epochs, wd 0.07
-    p = get_preset("listops", "paper")
-    assert (p.n_layers, p.d_model, p.state_size, p.blocks) == (8, 128, 8, 8)
-    assert (p.lr, p.ssm_lr, p.batch_size, p.epochs, p.weight_decay) == (
-        0.003, 0.001, 50, 40, 0.07)
-    assert p.task_options["max_length"] == 2000
-
-
-@pytest.mark.parametrize(
-    ("args", "word"),
-    [(("nope", "cpu"), "digits"), (("digits", "huge"), "tiny"),
-     (("digits", "cpu", "mamba"), "s4d")],
-)
-def test_unknown_preset_task_or_model_lists_valid_names(args, word):
-    task, preset, *model = args
-    with pytest.raises(UnknownPresetError, match=word) as info:
-        get_preset(task, preset, model=model[0] if model else "s5")
-    assert isinstance(info.value, ValueError)
 
 
 # --------------------------------------------------------------------------- data adapter
@@ -225,42 +165,108 @@ def test_train_checks_out_before_training(tmp_path):
         train("cifar", preset="tiny")
 
 
-# --------------------------------------------------------------------------- CLI
-def _mor(argv, capsys):
-    from mor_cli.main import main
+# ------------------------------------------------------------- in-training compression
+# the reduce-every hook of ssm_bridge.train
+# 8 steps per run: 256 examples, batch 64, 2 epochs
+TINY = Preset(name="test", task="digits", model="s5", d_model=8, n_layers=2, state_size=8,
+              epochs=2, batch_size=64, lr=0.01, ssm_lr=0.005, weight_decay=0.0,
+              eval_batch_size=64, task_options={"n_train": 256, "n_test": 64})
 
-    code = main(argv)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+
+@pytest.fixture(scope="module")
+def data():
+    return load_task("digits", seed=0, **TINY.task_options)
 
 
-def test_cli_train_tiny_listops_and_refuse_existing(tmp_path, capsys):
-    out = tmp_path / "run"
-    code, stdout, _ = _mor(["train", "listops", "--preset", "tiny", "--seed", "1",
-                            "--out", str(out), "--no-progress"], capsys)
-    assert code == 0, stdout
-    assert "test accuracy" in stdout
-    meta = json.loads((out / "model.meta.json").read_text())
-    assert meta["task"] == "listops" and meta["input_encoding"] == "one_hot"
-    assert meta["seed"] == 1 and meta["preset"] == "tiny"
-    assert meta["command"].startswith("mor train listops")
+# --------------------------------------------------------------------------- the hook
+def _drop_one(variables, config):
+    """A reducer removing each layer's smallest-magnitude unit (deterministic sizes)."""
+    systems = extract(variables, config)
+    plan = mor.prune(systems, "uniform_magnitude", budget=[n - 1 for n in config.nunits])
+    return apply(variables, config, plan, mode="remove")
+
+
+@pytest.fixture(scope="module")
+def dropping_run(data):
+    return fit(TINY, data, seed=0, progress=False, reduce_every=3, reducer=_drop_one)
+
+
+def test_a_reduce_every_run_ends_with_the_sizes_it_reported(dropping_run, data, tmp_path):
+    r = dropping_run
+    reds = r.metadata["reductions"]
+    # every 3 steps, not after the last (8): at steps 3 and 6
+    assert [x["step"] for x in reds] == [3, 6]
+    assert [x["state_sizes_after"] for x in reds] == [[7, 7], [6, 6]]
+    assert reds[1]["state_sizes_before"] == reds[0]["state_sizes_after"]
+    assert r.metadata["state_sizes"] == [6, 6] and r.config.state_sizes == (6, 6)
+    for layer in range(2):
+        seq = r.variables["params"]["encoder"][f"layers_{layer}"]["seq"]
+        assert seq["Lambda_re"].shape == (6,) and seq["B"].shape == (6, 8, 2)
+    assert r.metadata["steps"] == 8
+    # the optimiser's step counters carried over the reductions (the schedule continued)
+    counts = [v for p, v in jax.tree_util.tree_flatten_with_path(r.state["opt_state"])[0]
+              if getattr(p[-1], "key", getattr(p[-1], "name", None)) == "count"]
+    assert counts and all(int(c) == 8 for c in counts)
+    # saved and loaded, it is the reduced model and evaluates to the recorded accuracy
+    out = save_run(r, tmp_path / "run")
     ckpt = load_checkpoint(out / "model.msgpack")
-    assert ckpt.config.d_input == 16  # one-hot over the ListOps vocabulary
-    stamp = (out / "model.msgpack").stat().st_mtime_ns
-    code, _, err = _mor(["train", "listops", "--preset", "tiny", "--out", str(out)], capsys)
-    assert code == 2 and "exists" in err and "--force" in err
-    assert (out / "model.msgpack").stat().st_mtime_ns == stamp
+    assert ckpt.config.state_sizes == (6, 6)
+    again = evaluate(ckpt.variables, ckpt.config, model_inputs(data, "test"), data.y_test,
+                     batch_size=64)
+    assert again.accuracy == r.metadata["test_accuracy"]
 
 
-@pytest.mark.parametrize(
-    ("argv", "word"),
-    [(["train", "cifar", "--preset", "tiny"], "digits"),
-     (["train", "digits", "--preset", "huge"], "tiny"),
-     (["train", "digits", "--model", "rnn", "--preset", "tiny"], "s4d"),
-     (["train", "digits", "--preset", "tiny", "--epochs", "0"], "epochs")],
-)
-def test_cli_train_bad_names(argv, word, tmp_path, capsys):
-    out = tmp_path / "never"
-    code, _, err = _mor([*argv, "--out", str(out)], capsys)
-    assert code == 2 and word in err
-    assert not out.exists()
+def test_energy_reduction_during_training(data):
+    r = fit(TINY, data, seed=0, progress=False, reduce_every=4,
+            reducer=make_reducer("energy", tol=0.3))
+    (red,) = r.metadata["reductions"]  # at step 4 only
+    assert red["step"] == 4 and red["units_after"] < red["units_before"] == 16
+    assert list(r.config.state_sizes) == red["state_sizes_after"] == r.metadata["state_sizes"]
+    assert np.isfinite(r.metadata["test_loss"])
+
+
+def test_energy_reducer_keeps_each_layers_largest_energies(dropping_run):
+    r = dropping_run
+    small, cfg = reduce_by_energy(r.variables, r.config, tol=0.2)
+    counts = energy_keep_counts(extract(r.variables, r.config), 0.2)
+    assert list(cfg.nunits) == counts
+    kept = extract(small, cfg)
+    for full, red in zip(extract(r.variables, r.config), kept, strict=True):
+        energies = np.sort(mor.scores.energy(full))[::-1]
+        np.testing.assert_allclose(np.sort(mor.scores.energy(red))[::-1],
+                                   energies[: red.nunits], rtol=1e-6)
+    same, same_cfg = reduce_by_energy(r.variables, r.config, tol=0.0)
+    assert same is r.variables and same_cfg == r.config
+
+
+def test_balanced_orders_are_the_smallest_within_the_hankel_energy_share(dropping_run):
+    from mor.balanced_selection import layer_hankel_singular_values
+
+    systems = extract(dropping_run.variables, dropping_run.config)
+    for tol in (1e-6, 1e-3, 0.1):
+        for sys, r in zip(systems, hankel_keep_orders(systems, tol), strict=True):
+            e = np.sort(layer_hankel_singular_values(sys))[::-1] ** 2
+            assert 1 <= r <= sys.nstates
+            assert e[r:].sum() <= tol * e.sum()                    # within the share
+            assert r == 1 or e[r - 1:].sum() > tol * e.sum()       # and the smallest such
+
+
+def test_balanced_reduction_during_training(data):
+    r = fit(TINY, data, seed=0, progress=False, reduce_every=4,
+            reducer=make_reducer("balanced", tol=0.1))
+    (red,) = r.metadata["reductions"]
+    assert red["step"] == 4 and red["units_after"] < red["units_before"] == 16
+    assert list(r.config.state_sizes) == red["state_sizes_after"] == r.metadata["state_sizes"]
+    for layer, size in enumerate(r.config.state_sizes):
+        seq = r.variables["params"]["encoder"][f"layers_{layer}"]["seq"]
+        assert seq["Lambda_re"].shape == (size,)
+    assert np.isfinite(r.metadata["test_loss"])
+
+
+def test_reduce_every_needs_a_reducer_and_a_tolerance(data):
+    with pytest.raises(TrainError, match="needs a reducer"):
+        fit(TINY, data, reduce_every=2)
+    with pytest.raises(TrainError, match="positive integer"):
+        fit(TINY, data, reduce_every=0, reducer=_drop_one)
+    with pytest.raises(TrainError, match="both reduce_every and tol"):
+        train("digits", preset=TINY, reduce_every=2)

@@ -45,6 +45,20 @@ def test_layer_stacks_share_channels(stack):
     assert len({(s.ninputs, s.noutputs) for s in stack}) == 1 and stack[0].isdtime
 
 
+@given(mst.seeded_modal_systems(max_units=4, max_channels=2))
+def test_seeded_systems_are_well_conditioned(sys):
+    assert 1 <= sys.nunits <= 4 and sys.ninputs <= 2 and sys.noutputs <= 2
+    if sys.isdtime:
+        assert sys.dt == 1.0 and np.all(np.abs(sys.poles) < 0.995)
+    else:
+        assert np.all(sys.poles.real <= -1e-2) and not np.any(sys.D)
+
+
+@given(mst.seeded_modal_systems(time_domain="dt", bidirectional=True, output_after_update=True))
+def test_seeded_bidirectional_after_update(sys):
+    assert sys.isdtime and sys.bidirectional and sys.output_after_update
+
+
 @given(mst.input_signals(2, max_length=10))
 def test_input_signals_shape(u):
     assert u.ndim == 2 and u.shape[1] == 2 and 1 <= u.shape[0] <= 10 and np.all(np.isfinite(u))
@@ -60,6 +74,9 @@ def test_input_signals_shape(u):
         mst.modal_systems(min_gap=1.5),
         mst.modal_systems(square=True, min_inputs=3, max_outputs=2),
         mst.layer_stacks(min_layers=0),
+        mst.seeded_modal_systems(max_units=0),
+        mst.seeded_modal_systems(bidirectional=True),
+        mst.seeded_modal_systems(time_domain="ct", output_after_update=True),
         mst.input_signals(0),
     ],
 )

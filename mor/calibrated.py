@@ -57,7 +57,7 @@ from mor.after_update import (
     after_update_hankel_singular_values,
     decoupled_blocks,
 )
-from mor.exceptions import RatioError, StateDimensionError, UnknownMethodError
+from mor.exceptions import ArgumentError, RatioError, StateDimensionError, UnknownMethodError
 from mor.norms import _cholesky_factor
 from mor.systems import ModalSystem, real_block_form
 
@@ -146,7 +146,7 @@ class StateMomentAccumulator:
 
     def __init__(self, sys: ModalSystem) -> None:
         if sys.isctime:
-            raise StateDimensionError(f"{_where(sys)}state moments are for discrete-time layers")
+            raise ArgumentError(f"{_where(sys)}state moments are for discrete-time layers")
         self.sys = sys
         self.stable, self.blocks = _stable_blocks(sys)
         self._coords = [] if self.stable is None else [
@@ -296,7 +296,7 @@ def closed_form_gramian(sys: ModalSystem, input_cov, *, horizon: int | None = No
     (nunits, nunits), complex.
     """
     if sys.isctime:
-        raise StateDimensionError(f"{_where(sys)}closed_form_gramian is for discrete time")
+        raise ArgumentError(f"{_where(sys)}closed_form_gramian is for discrete time")
     S = np.asarray(input_cov, dtype=np.float64)
     mu = sys.log_poles
     logs = mu[:, None] + np.conj(mu)[None, :]
@@ -318,7 +318,7 @@ def lyapunov_consistent_factor(A: np.ndarray, P: np.ndarray, discrete: bool = Tr
     (:func:`mor.norms._cholesky_factor`).
     """
     if not discrete:
-        raise StateDimensionError("lyapunov_consistent_factor is written for discrete time")
+        raise ArgumentError("lyapunov_consistent_factor is written for discrete time")
     X = P - A @ P @ A.T
     X = 0.5 * (X + X.T)
     w, V = np.linalg.eigh(X)

@@ -17,7 +17,12 @@ import scipy.linalg
 
 from mor._hinf_modal import modal_hinf
 from mor._lti import as_statespace
-from mor.exceptions import NormComputationError, StateDimensionError, UnstableSystemError
+from mor.exceptions import (
+    ArgumentError,
+    NormComputationError,
+    StateDimensionError,
+    UnstableSystemError,
+)
 from mor.systems import ModalSystem
 
 __all__ = [
@@ -437,7 +442,7 @@ def hinf_norm(
         modal = sys if isinstance(sys, ModalSystem) else ModalSystem.from_statespace(sys)
         value, peak = modal_hinf(modal, tol=tol)
     else:
-        raise StateDimensionError(f"unknown H∞ method {method!r}; use 'modal' or 'slicot'")
+        raise ArgumentError(f"unknown H∞ method {method!r}; use 'modal' or 'slicot'")
     return (value, peak) if return_peak_frequency else value
 
 

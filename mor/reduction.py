@@ -463,9 +463,8 @@ class Reductor(CertifiedReductor):
         else:
             with warnings.catch_warnings():
                 # a smaller minimal realisation is said in ReductionInfo.notes, once, instead
-                # of AB09AD's raw SlycotResultWarning and truncation's own warning
+                # of truncation's own warning
                 warnings.filterwarnings("ignore", message="requested order")
-                warnings.filterwarnings("ignore", message=r"\s*The selected order")
                 if self.method == "balanced_truncation":
                     part = balanced_truncation(stable, rs)
                 else:

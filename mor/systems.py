@@ -275,14 +275,14 @@ class ModalSystem:
                     f"expected the shape of C, {self.C.shape}"
                 )
         if dt is None or (not isinstance(dt, bool) and (not np.isfinite(dt) or dt < 0)):
-            raise StateDimensionError(
+            raise ArgumentError(
                 f"{_where(name)}dt = {dt!r}; expected 0 (continuous time), a positive sampling "
                 "time, or True"
             )
         self.dt = dt
         self.output_after_update = bool(output_after_update)
         if self.output_after_update and self.isctime:
-            raise StateDimensionError(
+            raise ArgumentError(
                 f"{_where(name)}output_after_update applies to discrete-time systems only"
             )
         self.pair = self._resolve_pairs(pair)
@@ -302,7 +302,7 @@ class ModalSystem:
                     f"{_where(name)}log_poles has shape {self.log_poles.shape}; expected ({n},)"
                 )
         elif log_poles is not None:
-            raise StateDimensionError(f"{_where(name)}log_poles applies to discrete-time systems")
+            raise ArgumentError(f"{_where(name)}log_poles applies to discrete-time systems")
         if not self.allow_unstable:
             self._check_stable()
 
@@ -534,7 +534,7 @@ class ModalSystem:
         ndarray, shape (nstates,)
         """
         if self.log_poles is None:
-            raise StateDimensionError("log_poles exist for discrete-time systems only")
+            raise ArgumentError("log_poles exist for discrete-time systems only")
         return np.concatenate([self.log_poles, np.conj(self.log_poles[self.pair])])
 
     def lag0_feedthrough(self) -> np.ndarray:
@@ -599,7 +599,7 @@ class ModalSystem:
         if self.output_after_update:
             return self
         if not self.isdtime:
-            raise StateDimensionError(f"{_where(self.name)}after_update_form is for DT systems")
+            raise ArgumentError(f"{_where(self.name)}after_update_form is for DT systems")
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             shifted_c = self.C / self.poles
             Cb = None if self.C_backward is None else self.C_backward / self.poles
@@ -950,7 +950,7 @@ class ModalSystem:
             log_poles = _stable_log1p_ratio(w)
             gain = delta / (1.0 - w)
         else:
-            raise StateDimensionError(
+            raise ArgumentError(
                 f"{_where(name)}unknown discretisation method {method!r}; use 'zoh' or 'bilinear'"
             )
         if not allow_unstable and not np.all(lam.real < 0):
@@ -1054,7 +1054,7 @@ class ModalSystem:
         ndarray, shape (nsteps, noutputs, ninputs)
         """
         if self.isctime:
-            raise StateDimensionError("impulse_response is defined here for discrete time only")
+            raise ArgumentError("impulse_response is defined here for discrete time only")
         s = self.forward_part().standard_form()
         poles, B, C, _ = s.expanded_modes()
         k = np.arange(max(nsteps - 1, 0))

@@ -1,11 +1,13 @@
 """Reduction: modal truncation, balanced truncation and balanced singular perturbation.
 
-Balanced methods call SLICOT directly with the system's own time domain: python-control
-0.10.2's ``balred`` always passes ``dico='C'`` and gets discrete-time systems wrong
-(ANCHORS.md).  A modal system holding units that are not strictly stable
-(``allow_unstable=True``) is reduced as ``control.balred`` reduces an unstable system: the
-unstable part is kept whole and only the stable part is balanced and reduced (the modal
-form splits the two exactly).
+Balanced methods work in the system's own time domain (python-control 0.10.2's ``balred``
+always passes ``dico='C'`` to SLICOT and gets discrete-time systems wrong, ANCHORS.md), by
+the square-root method on Gramian factors from Hammarling's method on the complex Schur
+form (SLICOT AB09AD/AB09BD, the reference in the tests, break their own error bound on
+conjugate pairs with a tiny imaginary part).  A modal system holding units that are not
+strictly stable (``allow_unstable=True``) is reduced as ``control.balred`` reduces an
+unstable system: the unstable part is kept whole and only the stable part is balanced and
+reduced (the modal form splits the two exactly).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import numpy as np
 import scipy.linalg
 
 from mor._lti import as_statespace
-from mor.exceptions import InputTypeError, NormComputationError, StateDimensionError
-from mor.norms import hankel_singular_values, statespace_matrices
+from mor.after_update import _numerical_rank
+from mor.exceptions import ArgumentError, InputTypeError, StateDimensionError
+from mor.norms import _cholesky_factor, hankel_singular_values, statespace_matrices
 from mor.systems import ModalSystem
 
 __all__ = [
@@ -199,10 +202,56 @@ def _reduce_stable_part(sys: ModalSystem, order: int, reduce) -> control.StateSp
 def _warn_if_lower(requested: int, got: int) -> None:
     if got < requested:
         warnings.warn(
-            f"requested order {requested} but the minimal realisation has order {got}; "
-            f"returning order {got}",
+            f"requested order {requested} but the numerically minimal realization has order "
+            f"{got} (Hankel singular values above n·eps·σ₁, AB09AD's default); returning "
+            f"order {got}",
             stacklevel=3,
         )
+
+
+def _square_root_factors(A: np.ndarray, B: np.ndarray, C: np.ndarray, discrete: bool):
+    """(Lc, Lo, U, σ, Vᵀ): Gramian factors ``P = Lc Lcᵀ``, ``Q = Lo Loᵀ`` and the SVD
+    ``Loᵀ Lc = U diag(σ) Vᵀ``, σ the Hankel singular values.
+
+    The factors come from Hammarling's method on the complex Schur form
+    (:func:`mor.norms._cholesky_factor`).  SLICOT AB09AD shares SB03OD's real-Schur solver,
+    which is wrong for a conjugate pair with a tiny imaginary part: on the DT pair
+    0.999 ± 1.35e-80j among three other units its order-1 model had ‖G − G_r‖∞ = 1917
+    against its own bound 2Σσ = 186.
+    """
+    Lc = _cholesky_factor(A, B, discrete)
+    Lo = _cholesky_factor(A.T, C.T, discrete)
+    U, s, Vt = scipy.linalg.svd(Lo.T @ Lc)
+    return Lc, Lo, U, s, Vt
+
+
+def _projection(factors, order: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """(T, T⁺) with ``T⁺ T = I``: the reduced model is ``(T⁺ A T, T⁺ B, C T)``.
+
+    ``"sqrt"`` (balanced, Laub et al. 1987; Tombs & Postlethwaite 1987):
+    ``T = Lc V_r Σ_r^{-1/2}``, ``T⁺ = Σ_r^{-1/2} U_rᵀ Loᵀ``.  ``"balancing_free"`` (Varga
+    1991): orthonormal bases X of ``Lc V_r`` and Y of ``Lo U_r``, ``T = X``,
+    ``T⁺ = (Yᵀ X)⁻¹ Yᵀ``; the same transfer function, better conditioned when σ₁/σ_r is large.
+    """
+    Lc, Lo, U, s, Vt = factors
+    if method == "sqrt":
+        scale = 1.0 / np.sqrt(s[:order])
+        return (Lc @ Vt[:order].T) * scale[None, :], (U[:, :order] * scale[None, :]).T @ Lo.T
+    X = scipy.linalg.qr(Lc @ Vt[:order].T, mode="economic")[0]
+    Y = scipy.linalg.qr(Lo @ U[:, :order], mode="economic")[0]
+    return X, np.linalg.solve(Y.T @ X, Y.T)
+
+
+def _balanced_reduction(ss: control.StateSpace, order: int, method: str):
+    """(A_r, B_r, C_r, D, discrete): ``ss`` projected to ``min(order, minimal order)`` states,
+    warning when the numerically minimal order is lower."""
+    A, B, C, D, discrete = statespace_matrices(ss)
+    order = _check_order(order, A.shape[0])
+    factors = _square_root_factors(A, B, C, discrete)
+    r = min(order, _numerical_rank(factors[3]))
+    _warn_if_lower(order, r)
+    T, Ti = _projection(factors, r, method)
+    return Ti @ A @ T, Ti @ B, C @ T, D, discrete
 
 
 def balanced_truncation(
@@ -213,9 +262,15 @@ def balanced_truncation(
 ) -> control.StateSpace:
     """Balanced truncation to ``order`` states, continuous or discrete time.
 
-    SLICOT AB09AD with ``dico`` matching the system ('D' for discrete time), square-root
-    (``"sqrt"``) or balancing-free square-root (``"balancing_free"``) method.  The error
-    satisfies ``‖G − G_r‖∞ ≤ 2 Σ_{i>r} σ_i`` (Enns 1984; Al-Saggaf & Franklin 1987 for DT).
+    Square-root (``"sqrt"``) or balancing-free square-root (``"balancing_free"``) method
+    (:func:`_projection`) on Gramian factors from Hammarling's method on the complex Schur
+    form, in the system's own time domain.  The error satisfies
+    ``‖G − G_r‖∞ ≤ 2 Σ_{i>r} σ_i`` (Enns 1984; Al-Saggaf & Franklin 1987 for DT).  SLICOT
+    AB09AD computes the same models (the tests hold it as the reference) but its real-Schur
+    Lyapunov solver breaks that bound on conjugate pairs with a tiny imaginary part
+    (:func:`_square_root_factors`).  Orders above the numerically minimal order (Hankel
+    singular values above ``n·eps·σ₁``, AB09AD's default) return that order, with a
+    ``UserWarning``.
 
     A :class:`ModalSystem` with unstable units: the unstable part is kept whole and the
     stable part truncated to ``order`` minus its state count (module docstring).  For any
@@ -229,7 +284,7 @@ def balanced_truncation(
     order : int
         States of the reduced model, 1..nstates.
     method : {"sqrt", "balancing_free"}
-        AB09AD's square-root or balancing-free square-root method.
+        Square-root (balanced reduced model) or balancing-free square-root method.
 
     Returns
     -------
@@ -242,27 +297,14 @@ def balanced_truncation(
     >>> r.nstates, r.dt
     (1, 0.1)
     """
-    from slycot import ab09ad
-
+    if method not in ("sqrt", "balancing_free"):
+        raise ArgumentError(f"unknown method {method!r}; use 'sqrt' or 'balancing_free'")
     if isinstance(sys, ModalSystem) and not sys.is_stable:
         return _reduce_stable_part(sys, order,
                                    lambda ss, r: balanced_truncation(ss, r, method=method))
     ss = _as_statespace(sys)
-    A, B, C, D, discrete = statespace_matrices(ss)
-    n, m, p = A.shape[0], B.shape[1], C.shape[0]
-    order = _check_order(order, n)
-    job = {"sqrt": "B", "balancing_free": "N"}.get(method)
-    if job is None:
-        raise StateDimensionError(f"unknown method {method!r}; use 'sqrt' or 'balancing_free'")
-    try:
-        nr, Ar, Br, Cr, _ = ab09ad(
-            "D" if discrete else "C", job, "N", n, m, p, A.copy(), B.copy(), C.copy(),
-            nr=order, tol=0.0,
-        )
-    except Exception as err:
-        raise NormComputationError(f"AB09AD (balanced truncation) failed: {err}") from err
-    _warn_if_lower(order, nr)
-    return control.ss(Ar[:nr, :nr], Br[:nr], Cr[:, :nr], D, ss.dt)
+    Ar, Br, Cr, D, _ = _balanced_reduction(ss, order, method)
+    return control.ss(Ar, Br, Cr, D, ss.dt)
 
 
 def balanced_singular_perturbation(
@@ -271,18 +313,20 @@ def balanced_singular_perturbation(
 ) -> control.StateSpace:
     """Balanced singular perturbation approximation, continuous or discrete time.
 
-    The system is balanced (SLICOT AB09AD, square-root method, at its minimal order) and
-    the weak states are set to steady state instead of being dropped (Liu & Anderson
-    1989): with the balanced realisation partitioned after ``order`` states,
+    The system is balanced at its numerically minimal order (square-root method on
+    Hammarling factors, as :func:`balanced_truncation`) and the weak states are set to
+    steady state instead of being dropped (Liu & Anderson 1989): with the balanced
+    realisation partitioned after ``order`` states,
 
     - CT: ``A_r = A₁₁ − A₁₂ A₂₂⁻¹ A₂₁``, ``B_r = B₁ − A₁₂ A₂₂⁻¹ B₂``,
       ``C_r = C₁ − C₂ A₂₂⁻¹ A₂₁``, ``D_r = D − C₂ A₂₂⁻¹ B₂``;
     - DT: the same with ``A₂₂⁻¹`` replaced by ``−(I − A₂₂)⁻¹``.
 
     The reduced model matches the gain at s = 0 (CT) or z = 1 (DT) and satisfies the same
-    bound ``2 Σ_{i>r} σ_i``.  (slycot's AB09BD wrapper corrupted the heap on a 44-state DT
-    system here, so the perturbation step is done in numpy.)  A :class:`ModalSystem` with
-    unstable units: the stable part is reduced, the unstable part kept whole.
+    bound ``2 Σ_{i>r} σ_i``.  SLICOT AB09BD computes the same models (the tests hold it as
+    the reference on small systems; its slycot wrapper corrupted the heap on a 44-state DT
+    system here) but shares AB09AD's real-Schur Lyapunov solver.  A :class:`ModalSystem`
+    with unstable units: the stable part is reduced, the unstable part kept whole.
 
     Parameters
     ----------
@@ -319,44 +363,27 @@ def balanced_singular_perturbation(
         )
     if isinstance(sys, ModalSystem) and not sys.is_stable:
         return _reduce_stable_part(sys, order, balanced_singular_perturbation)
-    ss = _as_statespace(sys)
-    A, B, C, D, discrete = statespace_matrices(ss)
-    n = A.shape[0]
-    order = _check_order(order, n)
-    bal = _balanced_realization(A, B, C, discrete)
-    Ab, Bb, Cb = bal
+    ss = as_statespace(_as_statespace(sys))
+    order = _check_order(order, ss.nstates)
+    with warnings.catch_warnings():  # balancing to the minimal order: warned below, once
+        warnings.filterwarnings("ignore", message="requested order")
+        Ab, Bb, Cb, D, discrete = _balanced_reduction(ss, ss.nstates, "sqrt")
     nmin = Ab.shape[0]
     _warn_if_lower(order, min(order, nmin))
-    r = min(order, nmin)
-    A11, A12, A21, A22 = Ab[:r, :r], Ab[:r, r:], Ab[r:, :r], Ab[r:, r:]
-    B1, B2, C1, C2 = Bb[:r], Bb[r:], Cb[:, :r], Cb[:, r:]
-    if r == nmin:
-        return control.ss(A11, B1, C1, D, ss.dt)
-    M = np.eye(nmin - r) - A22 if discrete else -A22  # A₂₂ − I (DT) or A₂₂ (CT), negated
+    return control.ss(*_perturb(Ab, Bb, Cb, D, min(order, nmin), discrete), ss.dt)
+
+
+def _perturb(A, B, C, D, r: int, discrete: bool):
+    """Singular perturbation of the balanced (A, B, C, D) after ``r`` states (see
+    :func:`balanced_singular_perturbation`)."""
+    A11, A12, A21, A22 = A[:r, :r], A[:r, r:], A[r:, :r], A[r:, r:]
+    B1, B2, C1, C2 = B[:r], B[r:], C[:, :r], C[:, r:]
+    if r == A.shape[0]:
+        return A11, B1, C1, D
+    M = np.eye(A.shape[0] - r) - A22 if discrete else -A22  # A₂₂ − I (DT) or A₂₂ (CT), negated
     solve_A21 = np.linalg.solve(M, A21)
     solve_B2 = np.linalg.solve(M, B2)
-    return control.ss(
-        A11 + A12 @ solve_A21,
-        B1 + A12 @ solve_B2,
-        C1 + C2 @ solve_A21,
-        D + C2 @ solve_B2,
-        ss.dt,
-    )
-
-
-def _balanced_realization(A, B, C, discrete: bool):
-    """Balanced minimal realisation (A, B, C) by AB09AD's square-root method."""
-    from slycot import ab09ad
-
-    n, m, p = A.shape[0], B.shape[1], C.shape[0]
-    try:
-        nr, Ab, Bb, Cb, _ = ab09ad(
-            "D" if discrete else "C", "B", "N", n, m, p, A.copy(), B.copy(), C.copy(),
-            nr=None, tol=0.0,
-        )
-    except Exception as err:
-        raise NormComputationError(f"AB09AD (balancing) failed: {err}") from err
-    return Ab[:nr, :nr], Bb[:nr], Cb[:, :nr]
+    return A11 + A12 @ solve_A21, B1 + A12 @ solve_B2, C1 + C2 @ solve_A21, D + C2 @ solve_B2
 
 
 def balanced_truncation_bound(sys: ModalSystem | control.StateSpace, order: int) -> float:

@@ -171,3 +171,22 @@ def test_a_modal_method_keeps_unstable_units():
     assert info.unstable_states == 2
     assert all(np.min(np.abs(np.linalg.eigvals(reduced.A) - p)) < 1e-9 for p in (0.5, 1.0))
     assert np.isinf(mor.error_bounds(sys, "aire")[1])
+
+
+def test_reduce_keeps_its_certificate_on_a_nearly_real_pair():
+    # J's system (found by verification.strategies): SLICOT AB09AD, used by mor.reduce before,
+    # gave an order-1 model with exact error 1917 for the certificate 186 (its real-Schur
+    # Lyapunov solver is wrong for the pair 0.999 ± 1.35e-80j)
+    s = mor.ModalSystem(
+        [0.8296215010249236, -0.24610243724207917 + 0.43523969302386528j, 0.95,
+         0.999 + 1.3488653200313583e-80j],
+        [[-2 + 1.585166990964376j], [0.7799754895166866j], [-2], [0.7546322342695692j]],
+        [[0, 1.931782651373584 + 1.931782651373584j, 1.001,
+          1.9052436223959088 + 1.9052436223959088j], [-2 - 2j, 0, -2, 0]],
+        dt=1, pair=[True, True, False, True]).to_statespace()
+    for method in ("balanced_truncation", "balanced_singular_perturbation"):
+        for order in (1, 2, 4):
+            reduced, info = mor.reduce(s, method, order=order, return_info=True)
+            assert reduced.nstates == order
+            exact = mor.hinf_norm(s - reduced, method="slicot")
+            assert exact <= info.bound * (1 + 1e-8), (method, order, exact, info.bound)

@@ -56,11 +56,13 @@ from mor.norms import _cholesky_factor
 from mor.systems import ModalSystem, real_block_form
 
 __all__ = [
+    "BalancedRealisation",
     "BalancedReduction",
     "Block",
     "after_update_balanced_truncation",
     "after_update_error_bounds",
     "after_update_hankel_singular_values",
+    "balance",
     "decoupled_blocks",
     "error_bound_factor",
     "reduction_error",
@@ -209,13 +211,20 @@ def _numerical_rank(hsv: np.ndarray) -> int:
     return int(np.count_nonzero(hsv > hsv.size * np.finfo(float).eps * hsv[0]))
 
 
-def _truncate(bb: _BalancedBlock, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block_svd(bb: _BalancedBlock) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``svd(Loᵀ Lc) = U Σ Vᵀ`` of one block (thin), the basis of every truncation."""
+    return scipy.linalg.svd(bb.Lo.T @ bb.Lc, full_matrices=False)
+
+
+def _truncate(bb: _BalancedBlock, svd: tuple[np.ndarray, np.ndarray, np.ndarray], order: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Square-root balanced truncation of the block's real triple to ``order`` states.
 
-    With ``svd(Loᵀ Lc) = U Σ Vᵀ``: ``T = Lc V_r Σ_r^{-1/2}``, ``T⁺ = Σ_r^{-1/2} U_rᵀ Loᵀ``,
-    ``(A_r, B_r, C_r) = (T⁺ A T, T⁺ B, C T)`` (Laub et al. 1987; Tombs & Postlethwaite 1987).
+    With ``svd = svd(Loᵀ Lc) = U Σ Vᵀ`` (:func:`_block_svd`): ``T = Lc V_r Σ_r^{-1/2}``,
+    ``T⁺ = Σ_r^{-1/2} U_rᵀ Loᵀ``, ``(A_r, B_r, C_r) = (T⁺ A T, T⁺ B, C T)`` (Laub et al.
+    1987; Tombs & Postlethwaite 1987).
     """
-    U, s, Vt = scipy.linalg.svd(bb.Lo.T @ bb.Lc, full_matrices=False)
+    U, s, Vt = svd
     scale = 1.0 / np.sqrt(s[:order])
     T = bb.Lc @ Vt[:order].T * scale[None, :]
     Ti = (U[:, :order] * scale[None, :]).T @ bb.Lo.T
@@ -243,7 +252,7 @@ def _diagonalise(A: np.ndarray, B: np.ndarray, C: np.ndarray, *, name: str | Non
         warnings.warn(
             f"{where}the balanced-truncated layer's eigenvector matrix has condition number "
             f"{cond:.3g}; its diagonal form may lose up to that factor in accuracy",
-            IllConditionedEigenbasisWarning, stacklevel=4,
+            IllConditionedEigenbasisWarning, stacklevel=5,
         )
     Bm = np.linalg.solve(V, B.astype(np.complex128))
     Cm = C @ V
@@ -365,6 +374,104 @@ def _factors(stable: ModalSystem | None, blocks: Sequence[_BalancedBlock]) -> li
     return [error_bound_factor(bidi, max(b.block.inputs.size, 1)) for b in blocks]
 
 
+class BalancedRealisation:
+    """A layer balanced once, truncated to any order cheaply (pyMOR's ``BTReductor`` idea).
+
+    Holds what does not depend on the order: the stable part's decoupled blocks, their
+    Gramian factors and Hankel singular values, and (computed on first use, then kept) each
+    block's ``svd(Loᵀ Lc)``.  :meth:`truncate` is then a few small matrix products and an
+    eigendecomposition per block.  Made by :func:`balance`.
+
+    Attributes
+    ----------
+    sys : ModalSystem
+        The layer.
+    calibrated : bool
+        Balanced with given controllability factors (no certificate: bounds are NaN).
+    unstable_states : int
+        Real states of the unstable part (kept whole).
+    """
+
+    def __init__(self, sys: ModalSystem,
+                 controllability_factors: Sequence[np.ndarray] | None = None) -> None:
+        self.sys = sys
+        self.calibrated = controllability_factors is not None
+        self._stable, self._blocks = _stable_blocks(sys, controllability_factors)
+        self.unstable_states = sys.nstates - (
+            0 if self._stable is None else self._stable.nstates)
+        self._svds: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = \
+            [None] * len(self._blocks)
+
+    def hankel_singular_values(self) -> np.ndarray:
+        """All blocks' Hankel singular values, descending (stable part only)."""
+        values = np.concatenate([b.hsv for b in self._blocks]) if self._blocks else np.zeros(0)
+        return np.sort(values)[::-1]
+
+    def error_bounds(self) -> np.ndarray:
+        """The certificate for every order 0..nstates (:func:`after_update_error_bounds`)."""
+        hsv = [b.hsv for b in self._blocks]
+        factors = _factors(self._stable, self._blocks)
+        out = np.full(self.sys.nstates + 1, np.inf)
+        for r in range(self.unstable_states, self.sys.nstates + 1):
+            out[r] = _bound(hsv, _block_orders(hsv, r - self.unstable_states), factors)
+        return out
+
+    def _svd(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._svds[k] is None:
+            self._svds[k] = _block_svd(self._blocks[k])
+        return self._svds[k]
+
+    def truncate(self, order: int) -> BalancedReduction:
+        """The truncation to ``order`` real states (:func:`after_update_balanced_truncation`)."""
+        sys, nu = self.sys, self.unstable_states
+        order = _check_order(order, sys)
+        if order < nu:
+            raise StateDimensionError(
+                f"{_where(sys)}order = {order} is below the {nu} states of the unstable part, "
+                f"which is kept whole; ask for at least {nu}"
+            )
+        hsv = [b.hsv for b in self._blocks]
+        orders = _block_orders(hsv, order - nu)
+        factors = _factors(self._stable, self._blocks)
+        parts = [_reduce_block(sys, self._stable, bb, r, lambda k=k: self._svd(k))
+                 for k, (bb, r) in enumerate(zip(self._blocks, orders, strict=True))]
+        achieved = [p[4] for p in parts]
+        if sum(achieved) < sum(orders):
+            warnings.warn(
+                f"{_where(sys)}requested order {order} but the numerically minimal balanced "
+                f"realisation has order {sum(achieved) + nu}; returning order "
+                f"{sum(achieved) + nu}", stacklevel=3,
+            )
+        if nu:
+            unstable = sys.subsystem(sys.unstable_units)
+            parts.append((unstable.poles, unstable.B, unstable.C, unstable.C_backward,
+                          unstable.nstates, unstable.pair))
+        return BalancedReduction(
+            system=_assemble(sys, parts), requested_order=order,
+            hsv=np.sort(np.concatenate(hsv))[::-1] if hsv else np.zeros(0),
+            block_hsv=tuple(hsv), block_orders=tuple(achieved),
+            bound=math.nan if self.calibrated else _bound(hsv, achieved, factors),
+            factor=max(factors, default=2.0),
+        )
+
+
+def balance(sys: ModalSystem, *, controllability_factors: Sequence[np.ndarray] | None = None
+            ) -> BalancedRealisation:
+    """Balance a layer once (:class:`BalancedRealisation`); truncate it to any order after.
+
+    ``controllability_factors`` as :func:`after_update_balanced_truncation`.
+
+    Examples
+    --------
+    >>> s = ModalSystem([0.9, 0.5, 0.1], [[1.0], [1.0], [1.0]], [[1.0, 1.0, 1.0]], dt=1,
+    ...                 output_after_update=True)
+    >>> bal = balance(s)
+    >>> [bal.truncate(r).order for r in (1, 2)]
+    [1, 2]
+    """
+    return BalancedRealisation(sys, controllability_factors)
+
+
 def after_update_hankel_singular_values(
     sys: ModalSystem, *, controllability_factors: Sequence[np.ndarray] | None = None
 ) -> np.ndarray:
@@ -375,9 +482,8 @@ def after_update_hankel_singular_values(
     blocks has the union of its blocks' values.  Shape (stable nstates,).
     ``controllability_factors`` as :func:`after_update_balanced_truncation` (calibrated).
     """
-    _, blocks = _stable_blocks(sys, controllability_factors)
-    values = np.concatenate([b.hsv for b in blocks]) if blocks else np.zeros(0)
-    return np.sort(values)[::-1]
+    return balance(sys, controllability_factors=controllability_factors
+                   ).hankel_singular_values()
 
 
 def after_update_error_bounds(sys: ModalSystem) -> np.ndarray:
@@ -389,14 +495,7 @@ def after_update_error_bounds(sys: ModalSystem) -> np.ndarray:
         Entry r bounds ``‖G − G_r‖∞`` at order r (0 below the unstable part's states, which
         is kept whole: those entries are +inf).  Non-increasing; 0 at full order.
     """
-    stable, blocks = _stable_blocks(sys)
-    nu = sys.nstates - (0 if stable is None else stable.nstates)
-    hsv = [b.hsv for b in blocks]
-    factors = _factors(stable, blocks)
-    out = np.full(sys.nstates + 1, np.inf)
-    for r in range(nu, sys.nstates + 1):
-        out[r] = _bound(hsv, _block_orders(hsv, r - nu), factors)
-    return out
+    return balance(sys).error_bounds()
 
 
 def after_update_balanced_truncation(
@@ -452,41 +551,15 @@ def after_update_balanced_truncation(
     >>> red.system.nstates, red.system.output_after_update, float(red.system.D[0, 0])
     (2, True, 0.5)
     """
-    order = _check_order(order, sys)
-    stable, blocks = _stable_blocks(sys, controllability_factors)
-    nu = sys.nstates - (0 if stable is None else stable.nstates)
-    if order < nu:
-        raise StateDimensionError(
-            f"{_where(sys)}order = {order} is below the {nu} states of the unstable part, which "
-            f"is kept whole; ask for at least {nu}"
-        )
-    hsv = [b.hsv for b in blocks]
-    orders = _block_orders(hsv, order - nu)
-    factors = _factors(stable, blocks)
-    parts = [_reduce_block(sys, stable, bb, r) for bb, r in zip(blocks, orders, strict=True)]
-    achieved = [p[4] for p in parts]
-    if sum(achieved) < sum(orders):
-        warnings.warn(
-            f"{_where(sys)}requested order {order} but the numerically minimal balanced "
-            f"realisation has order {sum(achieved) + nu}; returning order {sum(achieved) + nu}",
-            stacklevel=2,
-        )
-    if nu:
-        unstable = sys.subsystem(sys.unstable_units)
-        parts.append((unstable.poles, unstable.B, unstable.C, unstable.C_backward,
-                      unstable.nstates, unstable.pair))
-    reduced = _assemble(sys, parts)
-    bound = math.nan if controllability_factors is not None else _bound(hsv, achieved, factors)
-    return BalancedReduction(
-        system=reduced, requested_order=order,
-        hsv=np.sort(np.concatenate(hsv))[::-1] if hsv else np.zeros(0),
-        block_hsv=tuple(hsv), block_orders=tuple(achieved), bound=bound,
-        factor=max(factors, default=2.0),
-    )
+    _check_order(order, sys)
+    return balance(sys, controllability_factors=controllability_factors).truncate(order)
 
 
-def _reduce_block(sys: ModalSystem, stable: ModalSystem, bb: _BalancedBlock, order: int):
-    """(poles, B, C, C_b, nstates, pair) of one block at ``order``, in the layer's shapes."""
+def _reduce_block(sys: ModalSystem, stable: ModalSystem, bb: _BalancedBlock, order: int, svd):
+    """(poles, B, C, C_b, nstates, pair) of one block at ``order``, in the layer's shapes.
+
+    ``svd()`` gives the block's :func:`_block_svd` (called only when a truncation is needed).
+    """
     n_in, n_out = sys.ninputs, sys.noutputs
     blk = bb.block
     full_n = bb.A.shape[0]
@@ -498,7 +571,7 @@ def _reduce_block(sys: ModalSystem, stable: ModalSystem, bb: _BalancedBlock, ord
         empty_c = np.zeros((n_out, 0), dtype=np.complex128)
         return (np.zeros(0, dtype=np.complex128), np.zeros((0, n_in), dtype=np.complex128),
                 empty_c, None if sys.C_backward is None else empty_c, 0, np.zeros(0, bool))
-    Ar, Br, Cr = _truncate(bb, order)
+    Ar, Br, Cr = _truncate(bb, svd(), order)
     # A = V Λ V⁻¹: C V (zI − Λ)⁻¹ V⁻¹ B = Σ c_i b_i / (z − λ_i), and the two members of a
     # conjugate pair give conjugate terms: the stored pair unit is (λ, b_i, c_i) as it is.
     poles, Bm, Cm, pair = _diagonalise(Ar, Br, Cr, name=sys.name)

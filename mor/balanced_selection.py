@@ -31,15 +31,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from mor.after_update import (
-    after_update_balanced_truncation,
     after_update_error_bounds,
     after_update_hankel_singular_values,
+    balance,
 )
 from mor.calibrated import (
     CALIBRATED_METHODS,
+    CalibratedBalancing,
     LayerMoments,
-    calibrated_balanced_truncation,
-    calibrated_hankel_values,
     checked_moments,
 )
 from mor.exceptions import InputTypeError, PlanMismatchError, RatioError, StateDimensionError
@@ -55,6 +54,7 @@ __all__ = [
     "balanced_plan",
     "layer_error_bounds",
     "layer_hankel_singular_values",
+    "layer_reductors",
 ]
 
 
@@ -117,8 +117,10 @@ class LayerReductor(CertifiedReductor):
     >>> s = ModalSystem([0.9, 0.5, 0.1], [[1.0], [1.0], [1.0]], [[1.0, 1.0, 1.0]], dt=1,
     ...                 output_after_update=True)
     >>> red = LayerReductor(s)
-    >>> red.error_bounds().shape, red.reduce(tol=1.0).nstates
-    ((4,), 1)
+    >>> red.error_bounds().round(2).tolist()   # 2 Σ_{i>r} σ_i for r = 0 … 3
+    [15.21, 2.51, 0.14, 0.0]
+    >>> red.reduce(tol=1.0).nstates             # the smallest order certified within 1
+    2
     """
 
     def __init__(self, sys: ModalSystem, moments: LayerMoments | None = None) -> None:
@@ -130,12 +132,25 @@ class LayerReductor(CertifiedReductor):
         self.unstable_states = _unstable_states(sys)
         self._hsv: np.ndarray | None = None
         self._bounds: np.ndarray | None = None
+        self._balanced = None
+
+    def _balancing(self):
+        """The layer balanced once (lazily), or None for a standard-form layer.
+
+        A :class:`mor.after_update.BalancedRealisation` (after-update layers) or a
+        :class:`mor.calibrated.CalibratedBalancing` (with moments): what every order shares.
+        """
+        if self._balanced is None and (self.moments is not None or self.sys.output_after_update):
+            self._balanced = (balance(self.sys) if self.moments is None
+                              else CalibratedBalancing(self.sys, self.moments))
+        return self._balanced
 
     def hankel_singular_values(self) -> np.ndarray:
         """The values the layer's states are ranked by (stable part, descending)."""
         if self._hsv is None:
-            self._hsv = (layer_hankel_singular_values(self.sys) if self.moments is None
-                         else calibrated_hankel_values(self.sys, self.moments))
+            balanced = self._balancing()
+            self._hsv = (layer_hankel_singular_values(self.sys) if balanced is None
+                         else balanced.hankel_singular_values())
         return self._hsv.copy()
 
     def error_bounds(self) -> np.ndarray:
@@ -152,7 +167,9 @@ class LayerReductor(CertifiedReductor):
                 "error bound (data-weighted Gramian), so no tol form; choose the order by "
                 "ratio, threshold or budget")
         if self._bounds is None:
-            self._bounds = layer_error_bounds(self.sys)
+            balanced = self._balancing()
+            self._bounds = (layer_error_bounds(self.sys) if balanced is None
+                            else balanced.error_bounds())
         return self._bounds.copy()
 
     def reduce(self, order: int | None = None, *, tol: float | None = None) -> ModalSystem:
@@ -167,11 +184,54 @@ class LayerReductor(CertifiedReductor):
             raise StateDimensionError("give exactly one of order= (real states) and tol= "
                                       "(the certified H∞ error allowed)")
         order = self.order_for_tolerance(tol) if order is None else order
-        if self.moments is not None:
-            return calibrated_balanced_truncation(self.sys, order, self.moments).system
-        if self.sys.output_after_update:
-            return after_update_balanced_truncation(self.sys, order).system
-        return _standard_balanced(self.sys, order)
+        balanced = self._balancing()
+        if balanced is None:
+            return _standard_balanced(self.sys, order)
+        return balanced.truncate(order).system
+
+
+def layer_reductors(systems: Sequence[ModalSystem],
+                    moments: Sequence[LayerMoments] | None = None) -> list[LayerReductor]:
+    """One :class:`LayerReductor` per layer, to share across plans (e.g. a ratio sweep).
+
+    Each balances its layer on first use and keeps it, so ``apply_plan(plan, systems,
+    moments, reductors=…)`` for many plans balances every layer once.
+
+    Parameters
+    ----------
+    systems : sequence of ModalSystem
+    moments : sequence of LayerMoments, optional
+        Calibration moments, one per layer (calibrated reductors).
+    """
+    systems = modal_layers(systems)
+    per_layer = [None] * len(systems) if moments is None else checked_moments(systems,
+                                                                               moments)[1]
+    return [LayerReductor(s, m) for s, m in zip(systems, per_layer, strict=True)]
+
+
+def _check_reductors(reductors: Sequence[LayerReductor], systems: Sequence[ModalSystem],
+                     calibrated: bool) -> list[LayerReductor]:
+    """The reductors, if they were made for these layers (and this kind of plan)."""
+    reductors = list(reductors)
+    fits = len(reductors) == len(systems) and all(
+        isinstance(r, LayerReductor) and (r.moments is not None) == calibrated
+        and _same_layer(r.sys, s) for r, s in zip(reductors, systems, strict=False))
+    if not fits:
+        raise PlanMismatchError(
+            "reductors were made for other layers (or without/with calibration moments "
+            "unlike the plan); build them from these systems with "
+            "mor.balanced_selection.layer_reductors(systems, moments)")
+    return reductors
+
+
+def _same_layer(a: ModalSystem, b: ModalSystem) -> bool:
+    if a is b:
+        return True
+    same_cb = (a.C_backward is None) == (b.C_backward is None) and (
+        a.C_backward is None or np.array_equal(a.C_backward, b.C_backward))
+    return (same_cb and a.dt == b.dt and a.output_after_update == b.output_after_update
+            and all(x.shape == y.shape and np.array_equal(x, y) for x, y in
+                    ((a.poles, b.poles), (a.B, b.B), (a.C, b.C), (a.D, b.D), (a.pair, b.pair))))
 
 
 def _check_budget(budget: Sequence[int], nstates: Sequence[int]) -> list[int]:
@@ -224,6 +284,7 @@ def balanced_plan(
     tol: float | None = None,
     method: str = "balanced_truncation",
     moments: Sequence[LayerMoments] | None = None,
+    reductors: Sequence[LayerReductor] | None = None,
 ) -> BalancedPlan:
     """A balanced plan: per layer, an order (real states).
 
@@ -238,6 +299,9 @@ def balanced_plan(
         Recorded in the plan.
     moments : sequence of LayerMoments, optional
         Calibration moments, one per layer: rank by calibrated Hankel values (no ``tol``).
+    reductors : sequence of LayerReductor, optional
+        :func:`layer_reductors` of ``layers`` (and ``moments``), shared by many plans: each
+        layer is balanced once.  Same plan as without.
 
     Returns
     -------
@@ -253,8 +317,10 @@ def balanced_plan(
     layers = modal_layers(layers, "layers")
     if sum(x is not None for x in (ratio, threshold, budget, tol)) != 1:
         raise RatioError(f"{method}: give exactly one of ratio, threshold, budget or tol")
-    moments = [None] * len(layers) if moments is None else checked_moments(layers, moments)[1]
-    reductors = [LayerReductor(s, m) for s, m in zip(layers, moments, strict=True)]
+    if reductors is None:
+        reductors = layer_reductors(layers, moments)
+    else:
+        reductors = _check_reductors(reductors, layers, moments is not None)
     hsv = [r.hankel_singular_values() for r in reductors]
     orders = _orders(reductors, hsv, ratio, threshold, budget, tol)
     return BalancedPlan(
@@ -271,7 +337,8 @@ def balanced_plan(
 
 
 def apply_plan(plan: KeepPlan | BalancedPlan, systems: Sequence[ModalSystem],
-               moments: Sequence[LayerMoments] | None = None) -> list[ModalSystem]:
+               moments: Sequence[LayerMoments] | None = None, *,
+               reductors: Sequence[LayerReductor] | None = None) -> list[ModalSystem]:
     """Reduce each layer by a plan of either kind.
 
     A :class:`~mor.plan.KeepPlan` keeps its units (:meth:`~mor.plan.KeepPlan.apply`); a
@@ -284,6 +351,9 @@ def apply_plan(plan: KeepPlan | BalancedPlan, systems: Sequence[ModalSystem],
     systems : sequence of ModalSystem
     moments : sequence of LayerMoments, optional
         Needed by plans of a calibrated balanced method (ignored by the others).
+    reductors : sequence of LayerReductor, optional
+        From :func:`layer_reductors` for these systems (and ``moments``, for a calibrated
+        plan): layers balanced once and shared by many plans.  Same results as without.
 
     Returns
     -------
@@ -292,7 +362,8 @@ def apply_plan(plan: KeepPlan | BalancedPlan, systems: Sequence[ModalSystem],
     Raises
     ------
     PlanMismatchError
-        Not a plan, a plan made for other systems, or a calibrated plan without moments.
+        Not a plan, a plan made for other systems, a calibrated plan without moments, or
+        reductors made for other layers.
     """
     if isinstance(plan, KeepPlan):
         return plan.apply(systems)
@@ -306,6 +377,8 @@ def apply_plan(plan: KeepPlan | BalancedPlan, systems: Sequence[ModalSystem],
             f"a {plan.method} plan is applied with its calibration moments: "
             "mor.balanced_selection.apply_plan(plan, systems, moments) (a network: "
             "calibration=, the ssm_bridge.calibration.Calibration saved beside the plan)")
-    per_layer = checked_moments(systems, moments)[1] if calibrated else [None] * len(systems)
-    return [LayerReductor(s, m).reduce(r)
-            for s, m, r in zip(systems, per_layer, plan.orders, strict=True)]
+    if reductors is None:
+        reductors = layer_reductors(systems, moments if calibrated else None)
+    else:
+        reductors = _check_reductors(reductors, systems, calibrated)
+    return [red.reduce(r) for red, r in zip(reductors, plan.orders, strict=True)]

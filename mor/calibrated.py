@@ -51,10 +51,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mor.after_update import (
+    BalancedRealisation,
     Block,
     _where,
-    after_update_balanced_truncation,
     after_update_hankel_singular_values,
+    balance,
     decoupled_blocks,
 )
 from mor.exceptions import ArgumentError, RatioError, StateDimensionError, UnknownMethodError
@@ -62,6 +63,7 @@ from mor.norms import _cholesky_factor
 from mor.systems import ModalSystem, real_block_form
 
 __all__ = [
+    "CalibratedBalancing",
     "LayerMoments",
     "StateMomentAccumulator",
     "calibrated_balanced_truncation",
@@ -357,13 +359,52 @@ def _factors(sys: ModalSystem, moments: LayerMoments, *, consistent: bool = Fals
     return out
 
 
+class CalibratedBalancing:
+    """A layer balanced once with its calibrated Gramian, truncated to any order cheaply.
+
+    The empirical balancing is computed on construction; the Lyapunov-consistent one
+    (module docstring) only when a truncation first needs it, then kept.
+
+    Parameters
+    ----------
+    sys : ModalSystem
+    moments : LayerMoments
+    """
+
+    def __init__(self, sys: ModalSystem, moments: LayerMoments) -> None:
+        self.sys, self.moments = sys, moments
+        self.empirical = balance(sys, controllability_factors=_factors(sys, moments))
+        self._consistent: BalancedRealisation | None = None
+
+    def hankel_singular_values(self) -> np.ndarray:
+        """The values calibrated balancing ranks states by (all blocks, descending)."""
+        return self.empirical.hankel_singular_values()
+
+    def truncate(self, order: int):
+        """:func:`calibrated_balanced_truncation` at ``order`` (the same result)."""
+        sys = self.sys
+        red = self.empirical.truncate(order)
+        if np.count_nonzero(red.system.unstable) <= np.count_nonzero(sys.unstable):
+            return red
+        warnings.warn(
+            f"{_where(sys)}the empirical Gramian gave an unstable reduced layer at order "
+            f"{order}; reduced again with the Lyapunov-consistent Gramian (stable by "
+            "construction)", stacklevel=3,
+        )
+        if self._consistent is None:
+            self._consistent = balance(
+                sys, controllability_factors=_factors(sys, self.moments, consistent=True))
+        return self._consistent.truncate(order)
+
+
 def calibrated_balanced_truncation(sys: ModalSystem, order: int, moments: LayerMoments):
     """Balanced truncation with the calibrated controllability Gramian (same D, diagonal).
 
     Per block, P_emp (:func:`_factors`) balanced against the observability Gramian of
     ``[C; C_b]`` (:func:`mor.after_update.after_update_balanced_truncation`); if the reduced
     layer gains a pole with ``|λ̄| ≥ 1``, again with the Lyapunov-consistent Gramian
-    (module docstring), with a warning.
+    (module docstring), with a warning.  To truncate one layer to several orders, build
+    :class:`CalibratedBalancing` once.
 
     Returns
     -------
@@ -376,17 +417,7 @@ def calibrated_balanced_truncation(sys: ModalSystem, order: int, moments: LayerM
         The empirical Gramian gave an unstable reduced layer; the Lyapunov-consistent one
         was used.
     """
-    red = after_update_balanced_truncation(sys, order,
-                                           controllability_factors=_factors(sys, moments))
-    if np.count_nonzero(red.system.unstable) <= np.count_nonzero(sys.unstable):
-        return red
-    warnings.warn(
-        f"{_where(sys)}the empirical Gramian gave an unstable reduced layer at order {order}; "
-        "reduced again with the Lyapunov-consistent Gramian (stable by construction)",
-        stacklevel=2,
-    )
-    return after_update_balanced_truncation(
-        sys, order, controllability_factors=_factors(sys, moments, consistent=True))
+    return CalibratedBalancing(sys, moments).truncate(order)
 
 
 def calibrated_hankel_values(sys: ModalSystem, moments: LayerMoments) -> np.ndarray:

@@ -17,11 +17,12 @@ reproduces the original model exactly.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
+from mor.balanced_selection import LayerReductor
 from mor.exceptions import PlanMismatchError
 from mor.plan import BalancedPlan, KeepPlan
 from ssm_bridge.config import S4DConfig, StackConfig
@@ -144,6 +145,7 @@ def apply(
     mode: Literal["mask", "remove"] = "mask",
     *,
     calibration: Any = None,
+    reductors: Sequence[LayerReductor] | None = None,
 ) -> tuple[dict, StackConfig]:
     """Apply a plan to a parameter tree.
 
@@ -163,6 +165,9 @@ def apply(
         it has no ``"mask"`` form (a change of basis).
     calibration : ssm_bridge.calibration.Calibration, optional
         Needed by ``balanced_truncation_calibrated`` plans (saved beside such a plan).
+    reductors : sequence of mor.balanced_selection.LayerReductor, optional
+        A balanced plan: :func:`mor.balanced_selection.layer_reductors` of
+        ``extract(tree, config)``, to balance each layer once over many plans.
 
     Returns
     -------
@@ -186,7 +191,7 @@ def apply(
     if isinstance(plan, BalancedPlan) and mode == "remove":
         from ssm_bridge.balanced import apply_balanced
 
-        return apply_balanced(tree, config, plan, calibration)
+        return apply_balanced(tree, config, plan, calibration, reductors=reductors)
     validate_tree(tree, config)
     masks = plan_masks(plan, config)
     params, batch_stats, wrapped = copied_variables(tree)

@@ -28,12 +28,12 @@ bilinear: a pole at −1; with ``clip_eigs``: ``|λ̄| ≥ 1`` — raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from mor.balanced_selection import apply_plan
+from mor.balanced_selection import LayerReductor, apply_plan
 from mor.exceptions import PlanMismatchError
 from mor.plan import BalancedPlan
 from mor.systems import ModalSystem
@@ -56,12 +56,14 @@ _CLIP_MARGIN = 2.0
 """Steps are chosen so that ``Re λ ≤ _CLIP_MARGIN · CLIP_MAX`` (clear of the clip)."""
 
 
-def reduced_layers(systems: list[ModalSystem], plan: BalancedPlan, calibration: Any = None
-                   ) -> list[ModalSystem]:
+def reduced_layers(systems: list[ModalSystem], plan: BalancedPlan, calibration: Any = None,
+                   *, reductors: Sequence[LayerReductor] | None = None) -> list[ModalSystem]:
     """Each layer balanced-truncated to the plan's order, diagonal, with the same D.
 
     ``calibration`` (a :class:`ssm_bridge.calibration.Calibration`) is needed by plans of a
-    calibrated method (:func:`mor.balanced_selection.apply_plan`).
+    calibrated method (:func:`mor.balanced_selection.apply_plan`).  ``reductors``
+    (:func:`mor.balanced_selection.layer_reductors` of these layers) share each layer's
+    balancing across plans.
 
     Raises
     ------
@@ -71,7 +73,8 @@ def reduced_layers(systems: list[ModalSystem], plan: BalancedPlan, calibration: 
     """
     if not isinstance(plan, BalancedPlan):
         raise PlanMismatchError(f"a {type(plan).__name__}; expected a mor.BalancedPlan")
-    return apply_plan(plan, systems, None if calibration is None else calibration.layers)
+    return apply_plan(plan, systems, None if calibration is None else calibration.layers,
+                      reductors=reductors)
 
 
 # ---------------------------------------------------------------------- one mode's numbers
@@ -263,8 +266,11 @@ def _s4d_seq(seq, config, layer, reduced) -> tuple[dict, int]:
 # ---------------------------------------------------------------------- the tree
 
 def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: BalancedPlan,
-                   calibration: Any = None) -> tuple[dict, StackConfig]:
+                   calibration: Any = None, *,
+                   reductors: Sequence[LayerReductor] | None = None) -> tuple[dict, StackConfig]:
     """A balanced plan applied to a tree: every layer reduced and written back.
+
+    ``reductors``: as :func:`reduced_layers` (made from ``extract(tree, config)``).
 
     Returns
     -------
@@ -287,7 +293,7 @@ def apply_balanced(tree: Mapping[str, Any], config: StackConfig, plan: BalancedP
             f"the plan is for {plan.nlayers} layers but the model has {config.n_layers}; "
             "make the plan from this model (ssm_bridge.extract + mor.prune)"
         )
-    reduced = reduced_layers(systems, plan, calibration)
+    reduced = reduced_layers(systems, plan, calibration, reductors=reductors)
     params, batch_stats, wrapped = copied_variables(tree)
     sizes = []
     for layer, sys_r in enumerate(reduced):

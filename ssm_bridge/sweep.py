@@ -125,10 +125,29 @@ class SweepResult:
 
 
 def make_plans(
-    systems, methods: Sequence[str], ratios: Sequence[float], *, seed: int = 0
-) -> list[KeepPlan]:
-    """``mor.prune`` for every (method, ratio), method-major."""
-    return [prune(systems, m, float(r), seed=seed) for m in methods for r in ratios]
+    systems, methods: Sequence[str], ratios: Sequence[float], *, seed: int = 0,
+    reductors: Sequence[Any] | None = None,
+) -> list[KeepPlan | BalancedPlan]:
+    """``mor.prune`` for every (method, ratio), method-major.
+
+    The plans of an (uncalibrated) balanced method balance each layer once for all ratios:
+    ``reductors`` (:func:`mor.balanced_selection.layer_reductors` of ``systems``), built
+    here if not given; the plans are those ``mor.prune`` makes.
+    """
+    from mor.balanced_selection import balanced_plan, layer_reductors
+    from mor.calibrated import CALIBRATED_METHODS
+    from mor.selection import METHOD_KINDS
+
+    plans = []
+    for m in methods:
+        if METHOD_KINDS.get(m) != "balanced" or m in CALIBRATED_METHODS or not ratios:
+            plans.extend(prune(systems, m, float(r), seed=seed) for r in ratios)
+            continue
+        plans.append(prune(systems, m, float(ratios[0]), seed=seed))  # its checks, warnings
+        reductors = layer_reductors(systems) if reductors is None else reductors
+        plans.extend(balanced_plan(systems, ratio=float(r), method=m, reductors=reductors)
+                     for r in ratios[1:])
+    return plans
 
 
 def prefix_tree(masks: np.ndarray | Sequence[np.ndarray]) -> tuple[list, list, np.ndarray]:
@@ -281,12 +300,15 @@ def sweep(
         )
     variables = evaluation_variables(tree, config)
     x, y = check_data(inputs, labels, config)
-    grid_methods = grid_ratios = None
+    grid_methods = grid_ratios = shared = None
     if plans is None:
         grid_ratios = tuple(np.round(np.arange(20) * 0.05, 10)) if ratios is None else tuple(
             float(r) for r in ratios)
         grid_methods = tuple(methods)
-        plans = make_plans(extract(variables, config), grid_methods, grid_ratios, seed=seed)
+        systems = extract(variables, config)
+        shared = _SharedReductors(systems, calibration)
+        plans = make_plans(systems, grid_methods, grid_ratios, seed=seed,
+                           reductors=shared.get(calibrated=False))
     plans = tuple(plans)
     if not plans:
         raise ConfigError("no plans to evaluate")
@@ -294,7 +316,7 @@ def sweep(
         return _sweep_with_balanced(
             variables, config, x, y, plans, grid_methods, grid_ratios,
             dict(batch_size=batch_size, micro_batch=micro_batch, devices=devices,
-                 progress=progress), calibration)
+                 progress=progress), calibration, shared)
     per_plan = [plan_masks(p, config) for p in plans]
     masks = [np.stack([pm[layer] for pm in per_plan]) for layer in range(config.n_layers)]
     parents, node_masks, leaf = prefix_tree(masks)
@@ -330,15 +352,42 @@ def sweep(
     )
 
 
+class _SharedReductors:
+    """Per kind of balanced plan (calibrated or not), the layers' reductors, built once.
+
+    Every ratio of a sweep then truncates the same balanced layers
+    (:func:`mor.balanced_selection.layer_reductors`).
+    """
+
+    def __init__(self, systems, calibration) -> None:
+        self.systems, self.calibration = systems, calibration
+        self._built: dict[bool, list] = {}
+
+    def get(self, calibrated: bool) -> list | None:
+        """The reductors for plans of this kind (None: calibrated, without calibration)."""
+        from mor.balanced_selection import layer_reductors
+
+        if calibrated and self.calibration is None:
+            return None  # apply_plan reports the missing calibration
+        if calibrated not in self._built:
+            self._built[calibrated] = layer_reductors(
+                self.systems, self.calibration.layers if calibrated else None)
+        return self._built[calibrated]
+
+
 def _sweep_with_balanced(variables, config, x, y, plans, grid_methods, grid_ratios,
-                         options, calibration=None) -> SweepResult:
+                         options, calibration=None, shared=None) -> SweepResult:
     """Modal plans in one masked pass; each balanced plan as its own removed model.
 
     A balanced plan changes the layers' state basis (no mask represents it), so it is applied
     with ``apply(mode="remove")`` (:mod:`ssm_bridge.balanced`) and evaluated on its own.
     """
+    from mor.calibrated import CALIBRATED_METHODS
     from ssm_bridge.apply import apply
     from ssm_bridge.evaluate import evaluate
+
+    if shared is None:
+        shared = _SharedReductors(extract(variables, config), calibration)
 
     kinds = np.array([p.kind == "balanced" for p in plans])
     accuracy, loss = np.empty(len(plans)), np.empty(len(plans))
@@ -350,7 +399,8 @@ def _sweep_with_balanced(variables, config, x, y, plans, grid_methods, grid_rati
                                                            res.distinct)
     for i in np.flatnonzero(kinds):
         small, small_cfg = apply(variables, config, plans[i], mode="remove",
-                                 calibration=calibration)
+                                 calibration=calibration,
+                                 reductors=shared.get(plans[i].method in CALIBRATED_METHODS))
         out = evaluate(small, small_cfg, x, y, batch_size=options["batch_size"],
                        devices=options["devices"])
         accuracy[i], loss[i], count = out.accuracy, out.loss, out.count

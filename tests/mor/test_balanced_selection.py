@@ -58,3 +58,53 @@ def test_calibrated_reductors_have_no_tolerance_form():
     assert red.hankel_singular_values().shape == (6,)
     with pytest.raises(mor.RatioError, match="no a-priori"):
         red.reduce(tol=1.0)
+
+
+def test_a_cached_reductor_balances_once_and_reduces_exactly_as_the_function(monkeypatch):
+    """LayerReductor balances a layer once (one controllability and one observability factor
+    per block) and reduce(order) equals after_update_balanced_truncation(sys, order) bit for
+    bit; a shared reductor in apply_plan gives the same layers as a fresh one."""
+    import mor.after_update as au
+    from mor.after_update import after_update_balanced_truncation
+    from mor.balanced_selection import apply_plan, layer_reductors
+
+    full = layer(6, seed=7)
+    orders = (1, 3, 4, 7, 12)
+    expected = [after_update_balanced_truncation(full, r).system for r in orders]
+    calls = []
+    real = au._cholesky_factor
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(au, "_cholesky_factor", counting)
+    red = LayerReductor(full)
+    got = [red.reduce(r) for r in orders]
+    red.hankel_singular_values()
+    red.error_bounds()
+    assert len(calls) == 2  # Lc and Lo of the one block, for every order
+    for e, g in zip(expected, got, strict=True):
+        for f in ("poles", "B", "C", "D", "pair"):
+            assert np.array_equal(getattr(e, f), getattr(g, f)), f
+    stack = [full, layer(4, seed=8)]
+    shared = layer_reductors(stack)
+    calls.clear()
+    for ratio in (0.2, 0.5, 0.8):
+        plan = balanced_plan(stack, ratio=ratio)
+        fresh = apply_plan(plan, stack)
+        reused = apply_plan(plan, stack, reductors=shared)
+        for a, b in zip(fresh, reused, strict=True):
+            assert np.array_equal(a.poles, b.poles) and np.array_equal(a.C, b.C)
+    # fresh: 3 ratios × 2 layers × 2 factors (plus the plans'); shared: 2 × 2 once
+    n_plans = 3 * 2 * 2
+    assert len(calls) == n_plans + 3 * 2 * 2 + 2 * 2
+
+
+def test_apply_plan_rejects_reductors_of_other_layers():
+    from mor.balanced_selection import apply_plan, layer_reductors
+
+    stack = [layer(4, seed=9)]
+    plan = balanced_plan(stack, ratio=0.5)
+    with pytest.raises(mor.PlanMismatchError, match="other layers"):
+        apply_plan(plan, stack, reductors=layer_reductors([layer(4, seed=10)]))

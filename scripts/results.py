@@ -3,6 +3,8 @@
     python scripts/results.py --runs runs13 --doc docs/results.md          # 3 tasks × 3 seeds
     python scripts/results.py --runs runs13 --tasks mnist1d --seeds 0      # one model
     python scripts/results.py --quick --runs /tmp/smoke                    # smoke run (tiny)
+    python scripts/results.py --runs runs13 --task-seeds digits32=0 \
+        --task-methods digits32=aire,last,random --task-finetune-tries digits32=1  # per task
 
 For each task × seed it uses the run directory ``RUNS/TASK_s5_sSEED`` (``mor train TASK
 --model s5 --preset paper_cpu --seed SEED --out DIR``), training it when it is missing, and
@@ -39,6 +41,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -689,7 +692,24 @@ def claims_table(records: list[dict], it: dict | None, settings: Settings) -> li
                           rows).splitlines()
 
 
+def _having(records: list[dict], *methods: str) -> list[dict]:
+    """The records whose run analysed every one of ``methods``."""
+    return [r for r in records if all(m in r["pruning"]["methods"] for m in methods)]
+
+
+def _not_run(claim: str, *methods: str) -> list[str]:
+    return [claim, "—", f"cannot tell (no model ran {' and '.join(methods)})"]
+
+
 def _pruning_claims(records: list[dict], settings: Settings) -> list[list[str]]:
+    return [_aire_vs_last(records), _step_claim(records, settings), _emptied_claim(records)]
+
+
+def _aire_vs_last(records: list[dict]) -> list[str]:
+    claim = "AIRE prunes more than LAST at equal loss (≤ 1 pt, validation-chosen)"
+    records = _having(records, "aire", "last")
+    if not records:
+        return _not_run(claim, "aire", "last")
     n = len(records)
     a = [r["pruning"]["methods"]["aire"]["ratio"] for r in records]
     la = [r["pruning"]["methods"]["last"]["ratio"] for r in records]
@@ -698,31 +718,51 @@ def _pruning_claims(records: list[dict], settings: Settings) -> list[list[str]]:
     ft = [[(r["finetune"]["methods"].get(m, {}).get("best") or {}).get("ratio", 0.0)
            for r in records] for m in ("aire", "last")]
     ft_more = sum(x > y for x, y in zip(*ft, strict=True))
-    rows = [["AIRE prunes more than LAST at equal loss (≤ 1 pt, validation-chosen)",
-             f"AIRE larger in {more} of {n} models, equal in {n - more - less}, smaller in "
-             f"{less}; mean {np.mean(a):.2f} vs {np.mean(la):.2f}; with fine-tuning AIRE "
-             f"larger in {ft_more} of {n} (mean {np.mean(ft[0]):.2f} vs {np.mean(ft[1]):.2f})",
-             _verdict(more > n / 2 and less == 0, more <= less)]]
+    return [claim,
+            f"AIRE larger in {more} of {n} models, equal in {n - more - less}, smaller in "
+            f"{less}; mean {np.mean(a):.2f} vs {np.mean(la):.2f}; with fine-tuning AIRE "
+            f"larger in {ft_more} of {n} (mean {np.mean(ft[0]):.2f} vs {np.mean(ft[1]):.2f})",
+            _verdict(more > n / 2 and less == 0, more <= less)]
+
+
+def _finite_mean(values: list[float]) -> float:
+    """Mean of the finite values (NaN when there are none), without a warning."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def _step_claim(records: list[dict], settings: Settings) -> list[str]:
+    claim = "Step-shaped curve for AIRE (one cliff), smooth for the others"
+    if not _having(records, "aire"):
+        return _not_run(claim, "aire")
     grid = [float(r) for r in settings.ratios]
-    share = {m: np.nanmean([step_share(_coarse(r, m, grid)) for r in records])
-             for m in settings.methods}
-    others = np.nanmean([v for m, v in share.items() if m != "aire"])
-    rows.append(["Step-shaped curve for AIRE (one cliff), smooth for the others",
-                 f"largest single drop between consecutive ratios / whole drop: AIRE "
-                 f"{share['aire']:.2f}, other methods {others:.2f} (1 = one step)",
-                 _verdict(share["aire"] >= 0.5 and share["aire"] > others + 0.1,
-                          share["aire"] <= others, bool(np.isfinite(share["aire"])))])
+    methods = dict.fromkeys(m for r in records for m in r["pruning"]["methods"])
+    share = {m: _finite_mean([step_share(_coarse(r, m, grid)) for r in _having(records, m)])
+             for m in methods}
+    others = _finite_mean([v for m, v in share.items() if m != "aire"])
+    return [claim, f"largest single drop between consecutive ratios / whole drop: AIRE "
+            f"{share['aire']:.2f}, other methods {others:.2f} (1 = one step)",
+            _verdict(share["aire"] >= 0.5 and share["aire"] > others + 0.1,
+                     share["aire"] <= others, bool(np.isfinite(share["aire"])))]
+
+
+def _emptied_claim(records: list[dict]) -> list[str]:
+    claim = "Whole layers nearly emptied by AIRE at its ratio"
+    records = _having(records, "aire")
+    if not records:
+        return _not_run(claim, "aire")
+    n = len(records)
     empty = [_min_kept(r["pruning"]["methods"]["aire"]) for r in records]
     tuned = [_min_kept_tuned(r, "aire") for r in records]
     hits = sum(e <= NEARLY_EMPTY for e in empty)
     hits_ft = sum(e is not None and e <= NEARLY_EMPTY for e in tuned)
-    rows.append(["Whole layers nearly emptied by AIRE at its ratio",
-                 f"a layer keeps ≤ {NEARLY_EMPTY:.0%} of its units in {hits} of {n} models "
-                 f"(smallest kept fraction {min(empty):.2f}–{max(empty):.2f}); with "
-                 f"fine-tuning, at AIRE's largest ratio, in {hits_ft} of {n} "
-                 f"(smallest kept fraction {_seeds([e for e in tuned if e is not None])})",
-                 _verdict(hits > n / 2, hits == 0 and hits_ft == 0)])
-    return rows
+    return [claim,
+            f"a layer keeps ≤ {NEARLY_EMPTY:.0%} of its units in {hits} of {n} models "
+            f"(smallest kept fraction {min(empty):.2f}–{max(empty):.2f}); with "
+            f"fine-tuning, at AIRE's largest ratio, in {hits_ft} of {n} "
+            f"(smallest kept fraction {_seeds([e for e in tuned if e is not None])})",
+            _verdict(hits > n / 2, hits == 0 and hits_ft == 0)]
 
 
 def _min_kept_tuned(rec: dict, meth: str) -> float | None:
@@ -747,22 +787,79 @@ def _intrain_claim(it: dict) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the document
-def document(records: list[dict], it: dict | None, settings: Settings, header: dict) -> str:
-    """The Markdown between the markers of docs/results.md."""
-    lines = [f"Command: `{header['command']}`. Tasks {', '.join(header['tasks'])}; seeds "
-             f"{_seeds(header['seeds'], '{}')}; {len(records)} models (S5, preset "
-             f"`{settings.preset}`). Wall time of this invocation {header['wall_s'] / 60:.1f} "
-             f"min; a cold run costs about {header['cold_s'] / 60:.0f} min (recorded training "
-             f"{header['train_s'] / 60:.0f} min + analysis {header['analysis_s'] / 60:.0f} "
-             "min, 2 shared CPU cores).", ""]
-    if header["partial"]:
-        lines += [f"**Partial**: {header['partial']}", ""]
+def _seed_words(tasks: list[str], seeds: dict[str, list[int]]) -> str:
+    """"seeds 0, 1, 2", or the seeds of each task when they differ."""
+    if len({tuple(seeds[t]) for t in tasks}) <= 1:
+        return f"seeds {_seeds(seeds[tasks[0]] if tasks else [], '{}')}"
+    return "seeds " + "; ".join(f"{t} {_seeds(seeds[t], '{}')}" for t in tasks)
+
+
+def task_notes(tasks: list[str], per_task: dict[str, Settings], settings: Settings,
+               seeds: dict[str, list[int]], base_seeds: list[int]) -> list[str]:
+    """One line per task run with other methods, fine-tuning tries or seeds than the rest."""
+    notes = []
+    for task in tasks:
+        s, parts = per_task[task], []
+        if s.methods != settings.methods:
+            missing = [m for m in settings.methods if m not in s.methods]
+            parts.append(f"methods {', '.join(s.methods)}"
+                         + (f" only (not {', '.join(missing)})" if missing else ""))
+        if s.finetune_tries != settings.finetune_tries:
+            tries = "try" if s.finetune_tries == 1 else "tries"
+            parts.append(f"at most {s.finetune_tries} fine-tuning {tries} (the others "
+                         f"{settings.finetune_tries})")
+        if list(seeds[task]) != list(base_seeds):
+            parts.append(f"seeds {_seeds(seeds[task], '{}')} (the others "
+                         f"{_seeds(base_seeds, '{}')})")
+        if parts:
+            notes.append(f"- {task} ran with {'; '.join(parts)}.")
+    return notes
+
+
+def summary_table(records: list[dict], per_task: dict[str, Settings]) -> list[str]:
+    """Validation-chosen ratio per method (rows) and task (columns); "—": not run there."""
+    from mor.io import markdown_table
+
+    tasks = list(dict.fromkeys(r["task"] for r in records))
+    methods = list(dict.fromkeys(m for t in tasks for m in per_task[t].methods))
+    rows = []
+    for meth in methods:
+        cells = [_pm([r["pruning"]["methods"][meth]["ratio"]
+                      for r in _having([r for r in records if r["task"] == t], meth)])
+                 for t in tasks]
+        rows.append([meth, *cells])
+    return ["Validation-chosen ratio per task (mean ± sd over that task's seeds; "
+            "— : the method was not run on that task):", "",
+            markdown_table(["method", *tasks], rows)]
+
+
+def document(records: list[dict], it: dict | None, settings: Settings, header: dict,
+             per_task: dict[str, Settings] | None = None) -> str:
+    """The Markdown between the markers of docs/results.md.
+
+    ``per_task`` holds each task's own settings (methods, fine-tuning tries); a task not
+    in it uses ``settings``. ``header["seeds"]`` maps each task to its seeds.
+    """
     by_task: dict[str, list[dict]] = {}
     for r in records:
         by_task.setdefault(r["task"], []).append(r)
+    per_task = {t: (per_task or {}).get(t, settings) for t in [*header["tasks"], *by_task]}
+    lines = [f"Command: `{header['command']}`. Tasks {', '.join(header['tasks'])}; "
+             f"{_seed_words(header['tasks'], header['seeds'])}; {len(records)} models (S5, "
+             f"preset `{settings.preset}`). Wall time of this invocation "
+             f"{header['wall_s'] / 60:.1f} min; a cold run costs about "
+             f"{header['cold_s'] / 60:.0f} min (recorded training {header['train_s'] / 60:.0f} "
+             f"min + analysis {header['analysis_s'] / 60:.0f} min, 2 shared CPU cores).", ""]
+    if header["partial"]:
+        lines += [f"**Partial**: {header['partial']}", ""]
+    if header.get("notes"):
+        lines += ["Tasks run with their own settings:", "", *header["notes"], ""]
     for task, recs in by_task.items():
-        lines += [f"### S5 on {task}", "", *pruning_table(recs, settings),
-                  *curve_table(recs, settings), *finetune_table(recs, settings), ""]
+        s = per_task[task]
+        lines += [f"### S5 on {task}", "", *pruning_table(recs, s), *curve_table(recs, s),
+                  *finetune_table(recs, s), ""]
+    if len(by_task) > 1:
+        lines += ["### All tasks", "", *summary_table(records, per_task), ""]
     if it is not None:
         lines += [f"### In-training compression ({INTRAIN['task']}, seed {INTRAIN['seed']})",
                   "", *intrain_table(it), ""]
@@ -794,6 +891,7 @@ def cold_cost(records: list[dict], it: dict | None) -> tuple[float, float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options; ``tasks`` becomes a list and the ``--task-*`` ones dicts by task."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", default="runs13", help="folder of the run directories")
     p.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks")
@@ -801,20 +899,83 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--methods", default=None, help="comma-separated (default: all eight)")
     p.add_argument("--finetune-epochs", type=float, default=None)
     p.add_argument("--finetune-tries", type=int, default=None)
+    p.add_argument("--task-seeds", action="append", default=[], metavar="TASK=S[,S...]",
+                   help="seeds of one task (instead of --seeds); repeatable")
+    p.add_argument("--task-methods", action="append", default=[], metavar="TASK=M[,M...]",
+                   help="methods of one task (instead of --methods); repeatable")
+    p.add_argument("--task-finetune-tries", action="append", default=[], metavar="TASK=N",
+                   help="fine-tuning tries of one task (instead of --finetune-tries)")
     p.add_argument("--no-intrain", action="store_true", help="skip the in-training comparison")
     p.add_argument("--quick", action="store_true", help="smoke run: tiny preset, coarse grid")
     p.add_argument("--doc", default=None, help="refresh the tables block of this file")
     p.add_argument("--progress", action="store_true")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    for name, value in (("task_seeds", _seed_list), ("task_methods", _method_list),
+                        ("task_finetune_tries", _tries)):
+        setattr(args, name, _overrides(p, args, name, value))
+    return args
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"seeds are integers separated by commas, not {text!r}") from None
+    if not seeds:
+        raise ValueError("give at least one seed")
+    return seeds
+
+
+def _method_list(text: str) -> tuple[str, ...]:
+    from mor.selection import check_methods
+
+    return tuple(check_methods(text))  # unknown names: ArgumentError listing the valid ones
+
+
+def _tries(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"the number of fine-tuning tries is an integer ≥ 1, not {text!r}")
+    return n
+
+
+def _overrides(p: argparse.ArgumentParser, args: argparse.Namespace, name: str,
+               value: Any) -> dict[str, Any]:
+    """``{task: value(text)}`` from the repeated ``TASK=text`` items of option ``name``."""
+    flag, out = "--" + name.replace("_", "-"), {}
+    for item in getattr(args, name):
+        task, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not text:
+            p.error(f"{flag} {item!r}: expected TASK=VALUE, e.g. {flag} digits32=…")
+        if task not in args.tasks:
+            p.error(f"{flag} {item!r}: unknown task {task!r}; the tasks of this run (--tasks) "
+                    f"are {', '.join(args.tasks)}")
+        if task in out:
+            p.error(f"{flag}: task {task!r} given twice; give each task once")
+        try:
+            out[task] = value(text)
+        except ValueError as err:
+            p.error(f"{flag} {item!r}: {err}")
+    return out
+
+
+def _method_changes(base: Settings, methods: tuple[str, ...]) -> dict[str, Any]:
+    """The settings ``--methods`` changes: the methods, and the fine-tuned ones among them."""
+    return {"methods": methods,
+            "finetune_methods": tuple(m for m in base.finetune_methods if m in methods)}
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings of every task without a ``--task-*`` override."""
     s = Settings.quick() if args.quick else Settings()
     changes: dict[str, Any] = {}
     if args.methods:
-        changes["methods"] = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-        changes["finetune_methods"] = tuple(m for m in s.finetune_methods
-                                            if m in changes["methods"])
+        changes.update(_method_changes(s, tuple(m.strip() for m in args.methods.split(",")
+                                                if m.strip())))
     if args.finetune_epochs is not None:
         changes["finetune_epochs"] = args.finetune_epochs
     if args.finetune_tries is not None:
@@ -822,36 +983,72 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return dataclasses.replace(s, **changes)
 
 
+def task_settings(args: argparse.Namespace, settings: Settings) -> dict[str, Settings]:
+    """Each task's settings: ``settings`` with its ``--task-*`` overrides.
+
+    A task given ``--task-methods T=M --task-finetune-tries T=N`` gets the very settings (and
+    cache keys) that ``--tasks T --methods M --finetune-tries N`` gives it.
+    """
+    base = Settings.quick() if args.quick else Settings()
+    out = {}
+    for task in args.tasks:
+        changes: dict[str, Any] = {}
+        if task in args.task_methods:
+            changes.update(_method_changes(base, args.task_methods[task]))
+        if task in args.task_finetune_tries:
+            changes["finetune_tries"] = args.task_finetune_tries[task]
+        out[task] = dataclasses.replace(settings, **changes)
+    return out
+
+
+def task_seeds(args: argparse.Namespace) -> dict[str, list[int]]:
+    """Each task's seeds: its ``--task-seeds``, else ``--seeds``."""
+    return {task: list(args.task_seeds.get(task, args.seeds)) for task in args.tasks}
+
+
+def partial_note(tasks: list[str], seeds: dict[str, list[int]]) -> str:
+    """Empty for the full 3 tasks × 3 seeds, else which task × seeds this document rests on."""
+    if set(tasks) >= set(TASKS) and all(set(seeds[t]) >= set(SEEDS) for t in tasks):
+        return ""
+    runs = "; ".join(f"{t} × seeds {_seeds(seeds[t], '{}')}" for t in tasks)
+    return (f"{runs} only, not the full 3 tasks × 3 seeds; the claims below rest on these "
+            "models alone.")
+
+
+def _analyse(runs: Path, task: str, seed: int, settings: Settings, *, progress: bool,
+             t0: float) -> dict:
+    """One run, trained if missing, analysed (or read from its cache); prints a line."""
+    rundir = run_dir(runs, task, seed)
+    ensure_run(rundir, task, seed, settings, progress=progress)
+    rec = analyse_run(rundir, settings)
+    p = rec["pruning"]
+    print(f"{rundir.name}: full {100 * p['full_test_accuracy']:.2f} %, analysis "
+          f"{p['time_s'] + rec['finetune']['time_s']:.0f} s "
+          f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+    return rec
+
+
 def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     args = parse_args(argv)
     settings = settings_from(args)
-    runs, tasks = Path(args.runs), [t.strip() for t in args.tasks.split(",") if t.strip()]
+    per_task, seeds = task_settings(args, settings), task_seeds(args)
+    runs, tasks = Path(args.runs), args.tasks
     warnings.simplefilter("ignore")
-    records = []
-    for task in tasks:
-        for seed in args.seeds:
-            rundir = run_dir(runs, task, seed)
-            ensure_run(rundir, task, seed, settings, progress=args.progress)
-            records.append(analyse_run(rundir, settings))
-            p = records[-1]["pruning"]
-            print(f"{rundir.name}: full {100 * p['full_test_accuracy']:.2f} %, analysis "
-                  f"{p['time_s'] + records[-1]['finetune']['time_s']:.0f} s "
-                  f"[{time.perf_counter() - t0:.0f} s]", flush=True)
+    records = [_analyse(runs, task, seed, per_task[task], progress=args.progress, t0=t0)
+               for task in tasks for seed in seeds[task]]
     it = None
-    if not args.no_intrain and INTRAIN["task"] in tasks and INTRAIN["seed"] in args.seeds:
-        it = analyse_intrain(runs, settings, progress=args.progress)
+    if (not args.no_intrain and INTRAIN["task"] in tasks
+            and INTRAIN["seed"] in seeds[INTRAIN["task"]]):
+        it = analyse_intrain(runs, per_task[INTRAIN["task"]], progress=args.progress)
     train_s, analysis_s = cold_cost(records, it)
-    full = set(tasks) >= set(TASKS) and set(args.seeds) >= set(SEEDS)
-    header = {"command": "python scripts/results.py " + " ".join(sys.argv[1:] if argv is None
-                                                                 else argv),
-              "tasks": tasks, "seeds": args.seeds, "wall_s": time.perf_counter() - t0,
-              "train_s": train_s, "analysis_s": analysis_s, "cold_s": train_s + analysis_s,
-              "partial": "" if full else (f"tasks {', '.join(tasks)} × seeds "
-                                          f"{_seeds(args.seeds, '{}')} only, not the full 3 "
-                                          "tasks × 3 seeds; the claims below rest on these "
-                                          "models alone.")}
-    text = document(records, it, settings, header)
+    command = shlex.join(sys.argv[1:] if argv is None else argv)
+    header = {"command": f"python scripts/results.py {command}", "tasks": tasks,
+              "seeds": seeds, "wall_s": time.perf_counter() - t0, "train_s": train_s,
+              "analysis_s": analysis_s, "cold_s": train_s + analysis_s,
+              "partial": partial_note(tasks, seeds),
+              "notes": task_notes(tasks, per_task, settings, seeds, args.seeds)}
+    text = document(records, it, settings, header, per_task)
     print(text)
     if args.doc:
         write_doc(Path(args.doc), text)

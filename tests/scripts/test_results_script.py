@@ -167,3 +167,93 @@ def test_intrain_comparison_on_tiny_runs(results, smoke):
     for d in it["post_training"].values():  # pruned after training to the same sizes
         assert "error" in d or d["state_sizes"] == sizes
     assert "In-training" in "\n".join(results.claims_table([], it, results.Settings.quick()))
+
+
+REDUCED = ["--task-methods", "digits32=aire,last,balanced_truncation,random",
+           "--task-finetune-tries", "digits32=1", "--task-seeds", "digits32=0"]
+
+
+def test_per_task_overrides_give_the_settings_and_keys_of_a_separate_run(results):
+    args = results.parse_args(["--tasks", "mnist1d,digits32", *REDUCED])
+    settings = results.settings_from(args)
+    per_task, seeds = results.task_settings(args, settings), results.task_seeds(args)
+    assert seeds == {"mnist1d": [0, 1, 2], "digits32": [0]}
+    assert per_task["mnist1d"] == settings == results.Settings()
+    alone = results.parse_args(["--tasks", "digits32", "--seeds", "0", "--methods",
+                                "aire,last,balanced_truncation,random", "--finetune-tries", "1"])
+    assert per_task["digits32"] == results.settings_from(alone)  # the same cache keys
+    assert per_task["digits32"].finetune_methods == ("aire", "last", "balanced_truncation")
+    assert per_task["digits32"].key("methods", "finetune_tries") != settings.key(
+        "methods", "finetune_tries")
+
+
+@pytest.mark.parametrize(("flags", "named"), [
+    (["--task-seeds", "cifar=0"], "mnist1d, digits32"),
+    (["--task-methods", "digits32=aire,bogus"], "balanced_truncation"),
+    (["--task-finetune-tries", "digits32=0"], "≥ 1"),
+    (["--task-seeds", "digits32=a"], "integers"),
+    (["--task-seeds", "digits32"], "TASK=VALUE"),
+    (["--task-seeds", "digits32=0", "--task-seeds", "digits32=1"], "twice"),
+])
+def test_bad_per_task_overrides_are_parser_errors(results, capsys, flags, named):
+    with pytest.raises(SystemExit):
+        results.parse_args(["--tasks", "mnist1d,digits32", *flags])
+    err = capsys.readouterr().err
+    assert flags[-1].split("=")[0] in err and named in err
+
+
+@pytest.fixture(scope="module")
+def two_tasks(results, smoke):
+    """mnist1d as in ``smoke`` (cached) and japanese_vowels with fewer methods, seed 1."""
+    root, _, _ = smoke
+    doc = root / "two.md"
+    doc.write_text(f"{results.BEGIN}\n{results.END}\n")
+    argv = ["--quick", "--runs", str(root / "runs"), "--tasks", "mnist1d,japanese_vowels",
+            "--seeds", "0", "--methods", "aire,last,balanced_truncation",
+            "--task-methods", "japanese_vowels=aire,random", "--task-seeds", "japanese_vowels=1",
+            "--task-finetune-tries", "japanese_vowels=1", "--no-intrain", "--doc", str(doc)]
+    assert results.main(argv) == 0
+    return root, doc, argv
+
+
+def _table_methods(section: str) -> list[str]:
+    """First cells of the first Markdown table of a section (its pruning table)."""
+    table = section.split("\n\n|", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [row.split("|")[1].strip() for row in table[2:]]
+
+
+def test_each_task_is_rendered_with_its_own_methods_and_seeds(two_tasks):
+    _, doc, argv = two_tasks
+    text = doc.read_text()
+    assert f"Command: `python scripts/results.py {' '.join(argv)}`" in text
+    sections = {s.split("\n", 1)[0]: s for s in text.split("### ")[1:]}
+    assert sorted(_table_methods(sections["S5 on mnist1d"])) == [
+        "aire", "balanced_truncation", "last"]
+    jv = sections["S5 on japanese_vowels"]
+    assert sorted(_table_methods(jv)) == ["aire", "random"]
+    assert "(seeds 1;" in jv and "| last |" not in jv  # fine-tuned: aire only
+    assert "seeds mnist1d 0; japanese_vowels 1" in text
+    assert "mnist1d × seeds 0; japanese_vowels × seeds 1 only" in text  # the partial line
+    assert ("- japanese_vowels ran with methods aire, random only (not last, "
+            "balanced_truncation); at most 1 fine-tuning try (the others 2); seeds 1 "
+            "(the others 0).") in text
+    rows = {r.split("|")[1].strip(): r for r in sections["All tasks"].splitlines()
+            if r.startswith("| ")}
+    assert rows["last"].rstrip(" |").endswith("—") and "—" not in rows["aire"]
+    assert rows["random"].split("|")[2].strip() == "—"  # not run on mnist1d
+    assert "AIRE larger in" in sections["The papers' claims on these models"]
+
+
+def test_a_per_task_rerun_and_a_separate_run_read_the_cache(results, two_tasks, monkeypatch):
+    root, _, argv = two_tasks
+
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed a cached section")
+
+    monkeypatch.setattr(results, "prune_section", boom)
+    monkeypatch.setattr(results, "finetune_section", boom)
+    assert results.main(argv) == 0
+    # the run analysed with per-task flags is a cache hit for the same global flags
+    assert results.main(["--quick", "--runs", str(root / "runs"), "--tasks", "japanese_vowels",
+                         "--seeds", "1", "--methods", "aire,random", "--finetune-tries", "1",
+                         "--no-intrain"]) == 0

@@ -2,7 +2,7 @@ import control
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 import mor
@@ -394,11 +394,21 @@ def test_gramian_h2_is_linear_in_b_for_the_hard_corners(s, exponent):
     k = 10.0**exponent
     scaled = ModalSystem(s.poles, s.B * k, s.C, s.D * k, s.dt, pair=s.pair,
                          output_after_update=s.output_after_update)
-    # where the modes cancel, both paths are accurate to eps times the size of the modes only
-    size = sum(mor.h2_norm(s.subsystem([i])) for i in range(s.nunits)) + np.linalg.norm(s.D)
-    value = mor.h2_norm(s.to_statespace())
-    assert abs(value - mor.h2_norm(s)) <= 1e-9 * value + 1e-12 * size
-    assert abs(mor.h2_norm(scaled.to_statespace()) - k * value) <= k * (1e-9 * value + 1e-12 * size)
+    # where the modes cancel, both paths are accurate to eps times the size of the modes only;
+    # the size is summed without cancellation, Σ ‖c_i‖‖b_i‖ / √(1 − |λ_i|²), + ‖D‖
+    with np.errstate(divide="ignore"):
+        decay = np.sqrt(-np.expm1(2.0 * np.log(np.abs(s.poles))))
+    size = float(np.sum(np.linalg.norm(s.C, axis=0) * np.linalg.norm(s.B, axis=1) / decay)
+                 + np.linalg.norm(s.D))
+    try:
+        value = mor.h2_norm(s.to_statespace())
+        modal, scaled_value = mor.h2_norm(s), mor.h2_norm(scaled.to_statespace())
+    except mor.NormComputationError as exc:  # documented refusal: G is 0 to float64 precision
+        if "the modes cancel" not in str(exc):
+            raise
+        reject()
+    assert abs(value - modal) <= 1e-9 * value + 1e-12 * size
+    assert abs(scaled_value - k * value) <= k * (1e-9 * value + 1e-12 * size)
 
 
 def test_hankel_singular_values_of_a_nearly_real_pair_match_solved_gramians():

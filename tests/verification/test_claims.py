@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import Phase, find, given, settings
+from hypothesis import Phase, find, given, reject, settings
 from hypothesis import strategies as st
 
 import mor
@@ -154,10 +154,14 @@ def test_energy_drop_identity(sys, data):
     """Corrected eq. 9: ‖Σ‖² − ‖Σ_{−P}‖² = ‖G_P‖² + 2Re⟨G_P, G_K⟩ (checked through ‖G‖² = …)."""
     plan = data.draw(mst.keep_plans(sys))
     pruned = list(plan.pruned[0])
-    drop, estimate = C.sides_energy_drop(sys, pruned)
-    full = C.sides_energy_additivity(sys)[0]
-    kept_sys = mor.error_system(sys, plan.keep[0])
-    kept = float(mor.h2_norm(kept_sys)) ** 2
+    try:
+        drop, estimate = C.sides_energy_drop(sys, pruned)
+        full = C.sides_energy_additivity(sys)[0]
+        kept = float(mor.h2_norm(mor.error_system(sys, plan.keep[0]))) ** 2
+    except mor.NormComputationError as exc:  # documented refusal (issue 9): a part of the
+        if "the modes cancel" not in str(exc):  # system is 0 to float64 precision
+            raise
+        reject()
     assert drop == pytest.approx(full - kept, rel=1e-9, abs=1e-9)
     if not pruned:
         assert estimate == 0.0 and abs(drop) <= 1e-9 * max(1.0, full)

@@ -204,14 +204,14 @@ def test_bad_per_task_overrides_are_parser_errors(results, capsys, flags, named)
 
 @pytest.fixture(scope="module")
 def two_tasks(results, smoke):
-    """mnist1d as in ``smoke`` (cached) and japanese_vowels with fewer methods, seed 1."""
+    """mnist1d as in ``smoke`` (cached) and digits32 with fewer methods, seed 1."""
     root, _, _ = smoke
     doc = root / "two.md"
     doc.write_text(f"{results.BEGIN}\n{results.END}\n")
-    argv = ["--quick", "--runs", str(root / "runs"), "--tasks", "mnist1d,japanese_vowels",
+    argv = ["--quick", "--runs", str(root / "runs"), "--tasks", "mnist1d,digits32",
             "--seeds", "0", "--methods", "aire,last,balanced_truncation",
-            "--task-methods", "japanese_vowels=aire,random", "--task-seeds", "japanese_vowels=1",
-            "--task-finetune-tries", "japanese_vowels=1", "--no-intrain", "--doc", str(doc)]
+            "--task-methods", "digits32=aire,random", "--task-seeds", "digits32=1",
+            "--task-finetune-tries", "digits32=1", "--no-intrain", "--doc", str(doc)]
     assert results.main(argv) == 0
     return root, doc, argv
 
@@ -229,12 +229,12 @@ def test_each_task_is_rendered_with_its_own_methods_and_seeds(two_tasks):
     sections = {s.split("\n", 1)[0]: s for s in text.split("### ")[1:]}
     assert sorted(_table_methods(sections["S5 on mnist1d"])) == [
         "aire", "balanced_truncation", "last"]
-    jv = sections["S5 on japanese_vowels"]
+    jv = sections["S5 on digits32"]
     assert sorted(_table_methods(jv)) == ["aire", "random"]
     assert "(seeds 1;" in jv and "| last |" not in jv  # fine-tuned: aire only
-    assert "seeds mnist1d 0; japanese_vowels 1" in text
-    assert "mnist1d × seeds 0; japanese_vowels × seeds 1 only" in text  # the partial line
-    assert ("- japanese_vowels ran with methods aire, random only (not last, "
+    assert "seeds mnist1d 0; digits32 1" in text
+    assert "mnist1d × seeds 0; digits32 × seeds 1 only" in text  # the partial line
+    assert ("- digits32 ran with methods aire, random only (not last, "
             "balanced_truncation); at most 1 fine-tuning try (the others 2); seeds 1 "
             "(the others 0).") in text
     rows = {r.split("|")[1].strip(): r for r in sections["All tasks"].splitlines()
@@ -254,6 +254,6 @@ def test_a_per_task_rerun_and_a_separate_run_read_the_cache(results, two_tasks, 
     monkeypatch.setattr(results, "finetune_section", boom)
     assert results.main(argv) == 0
     # the run analysed with per-task flags is a cache hit for the same global flags
-    assert results.main(["--quick", "--runs", str(root / "runs"), "--tasks", "japanese_vowels",
+    assert results.main(["--quick", "--runs", str(root / "runs"), "--tasks", "digits32",
                          "--seeds", "1", "--methods", "aire,random", "--finetune-tries", "1",
                          "--no-intrain"]) == 0

@@ -7,7 +7,7 @@ Runs ``mor compare`` on every bundled trained checkpoint (coarse grid 0:1:0.1) a
 the reduction of a bundled SLICOT benchmark (``mor verify``), writes one report
 (default ``reports/demo/``, the demo's own folder, replaced by each run) and prints a
 summary and where the report is.  ``--full`` also compares the paper-shaped bundled
-checkpoints (``ssm_bridge.bundled.PAPER_SHAPED``: S5 models of the papers' shapes; slower).
+checkpoints (``ssm_bridge.bundled.PAPER_SHAPED``: S5 and S4D models of the papers' shapes; slower).
 The Python API is :func:`ssm_bridge.jobs.run_demo`.
 """
 
@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated bundled names (default: all bundled but the "
                         "paper-shaped ones)")
     parser.add_argument("--full", action="store_true",
-                        help="also compare the paper-shaped bundled checkpoints (S5 models of "
-                        "the papers' shapes; slower)")
+                        help="also compare the paper-shaped bundled checkpoints (S5 and S4D "
+                        "models of the papers' shapes; slower)")
     parser.add_argument("--benchmark", default="CDplayer",
                         help="SLICOT benchmark to certify (default CDplayer)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -199,7 +199,7 @@ def run_demo(
         The benchmark's reductions.
     full : bool
         Also compare the paper-shaped bundled checkpoints (``ssm_bridge.bundled.PAPER_SHAPED``,
-        those installed): S5 models of the papers' shapes, slower (``mor demo --full``).
+        those installed): S5 and S4D models of the papers' shapes, slower (``mor demo --full``).
     **options
         ``force``, ``progress``, ``repeats`` (timed calls per model, default 3), ``command``
         (recorded in ``.mor-output.json``) and ``figure_format`` (``"png"``, ``"pdf"`` or

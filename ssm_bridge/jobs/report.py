@@ -576,8 +576,8 @@ def full_mode_note(result: DemoResult) -> str:
     if result.full:
         return (f"`mor demo --full`: the paper-shaped checkpoints ({names}) were compared "
                 "too.")
-    return ("`mor demo --full` also compares the paper-shaped bundled checkpoints (S5 models "
-            f"of the papers' shapes: {names}); it takes longer.")
+    return ("`mor demo --full` also compares the paper-shaped bundled checkpoints (S5 and S4D "
+            f"models of the papers' shapes: {names}); it takes longer.")
 
 
 def _verify_section(result: DemoResult) -> list[str]:
